@@ -1,0 +1,43 @@
+// The syscalls Node.js lacks, from the package's own small N-API addon
+// (src/native/sys.c, built by `npm install` through node-gyp). Everything
+// here is synchronous: each call is one fast syscall.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface NativeSys {
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** null when the attribute is absent */
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount2(target: string, flags: number): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+// dist/src/native -> package root is three levels up.
+const root = join(here, '..', '..', '..');
+const require = createRequire(import.meta.url);
+
+export const sys: NativeSys = require(join(root, 'build', 'Release', 'berth_sys.node')) as NativeSys;
+
+/** mount(2) flags we use; values from <sys/mount.h>. */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+} as const;
+
+/** umount2(2) flags. */
+export const MNT_DETACH = 2;
+
+/** mode bits for mknod */
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;

@@ -1,0 +1,184 @@
+// Thin synchronous wrappers over the few Linux syscalls Node.js does not
+// expose: mknod (overlay whiteouts, device nodes in layers), extended
+// attributes (opaque directories, file capabilities) and mount/umount2.
+// Each throws an Error whose `code` is the errno name, like node:fs does.
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+#define MAX_STR 8192
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char msg[MAX_STR + 128];
+  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN",
+           strerror(err), syscall, path ? path : "");
+  napi_value code, message, error;
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_value errnum;
+  napi_create_int32(env, -err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_value sc;
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, error, "syscall", sc);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_str(napi_env env, napi_value v, char *buf, size_t len) {
+  size_t out;
+  if (napi_get_value_string_utf8(env, v, buf, len, &out) != napi_ok) return -1;
+  if (out >= len - 1) return -1;
+  return 0;
+}
+
+static napi_value bad_args(napi_env env, const char *fn) {
+  napi_throw_type_error(env, NULL, fn);
+  return NULL;
+}
+
+// mknod(path: string, mode: number, major: number, minor: number): void
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[MAX_STR];
+  uint32_t mode, major, minor;
+  if (argc < 4 || get_str(env, argv[0], path, sizeof path) ||
+      napi_get_value_uint32(env, argv[1], &mode) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &major) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &minor) != napi_ok)
+    return bad_args(env, "mknod(path, mode, major, minor)");
+  if (mknod(path, (mode_t)mode, makedev(major, minor)) != 0) return throw_errno(env, errno, "mknod", path);
+  return NULL;
+}
+
+// lsetxattr(path: string, name: string, value: Buffer): void
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[MAX_STR], name[256];
+  void *data;
+  size_t len;
+  if (argc < 3 || get_str(env, argv[0], path, sizeof path) || get_str(env, argv[1], name, sizeof name) ||
+      napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok)
+    return bad_args(env, "lsetxattr(path, name, value: Buffer)");
+  if (lsetxattr(path, name, data, len, 0) != 0) return throw_errno(env, errno, "lsetxattr", path);
+  return NULL;
+}
+
+// lgetxattr(path: string, name: string): Buffer | null (null when absent)
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[MAX_STR], name[256];
+  if (argc < 2 || get_str(env, argv[0], path, sizeof path) || get_str(env, argv[1], name, sizeof name))
+    return bad_args(env, "lgetxattr(path, name)");
+  ssize_t n = lgetxattr(path, name, NULL, 0);
+  if (n < 0) {
+    if (errno == ENODATA) {
+      napi_value nul;
+      napi_get_null(env, &nul);
+      return nul;
+    }
+    return throw_errno(env, errno, "lgetxattr", path);
+  }
+  void *buf;
+  napi_value result;
+  napi_create_buffer(env, (size_t)n, &buf, &result);
+  if (n > 0 && lgetxattr(path, name, buf, (size_t)n) < 0) return throw_errno(env, errno, "lgetxattr", path);
+  return result;
+}
+
+// llistxattr(path: string): string[]
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[MAX_STR];
+  if (argc < 1 || get_str(env, argv[0], path, sizeof path)) return bad_args(env, "llistxattr(path)");
+  ssize_t n = llistxattr(path, NULL, 0);
+  if (n < 0) return throw_errno(env, errno, "llistxattr", path);
+  char *buf = malloc((size_t)n + 1);
+  if (!buf) return throw_errno(env, ENOMEM, "llistxattr", path);
+  if (n > 0) {
+    n = llistxattr(path, buf, (size_t)n);
+    if (n < 0) {
+      int e = errno;
+      free(buf);
+      return throw_errno(env, e, "llistxattr", path);
+    }
+  }
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t idx = 0;
+  for (ssize_t off = 0; off < n;) {
+    size_t l = strlen(buf + off);
+    napi_value s;
+    napi_create_string_utf8(env, buf + off, l, &s);
+    napi_set_element(env, arr, idx++, s);
+    off += (ssize_t)l + 1;
+  }
+  free(buf);
+  return arr;
+}
+
+// mount(source: string, target: string, fstype: string, flags: number, data: string): void
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char source[MAX_STR], target[MAX_STR], fstype[64];
+  char *data = malloc(65536);
+  uint32_t flags;
+  if (!data) return throw_errno(env, ENOMEM, "mount", "");
+  if (argc < 5 || get_str(env, argv[0], source, sizeof source) || get_str(env, argv[1], target, sizeof target) ||
+      get_str(env, argv[2], fstype, sizeof fstype) || napi_get_value_uint32(env, argv[3], &flags) != napi_ok ||
+      get_str(env, argv[4], data, 65536)) {
+    free(data);
+    return bad_args(env, "mount(source, target, fstype, flags, data)");
+  }
+  int rc = mount(source, target, fstype[0] ? fstype : NULL, flags, data[0] ? data : NULL);
+  int e = errno;
+  free(data);
+  if (rc != 0) return throw_errno(env, e, "mount", target);
+  return NULL;
+}
+
+// umount2(target: string, flags: number): void
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char target[MAX_STR];
+  uint32_t flags;
+  if (argc < 2 || get_str(env, argv[0], target, sizeof target) || napi_get_value_uint32(env, argv[1], &flags) != napi_ok)
+    return bad_args(env, "umount2(target, flags)");
+  if (umount2(target, (int)flags) != 0) return throw_errno(env, errno, "umount2", target);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+      {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
