@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian's docker-registry,
+# skopeo, debootstrap, the docker CLI ...), builds, lints, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+need_root
+install_runtime_packages
+mapfile -t test_pkgs < <(grep -v '^\s*#' test/harness/apt-packages.txt | grep -v '^\s*$')
+apt_install "${test_pkgs[@]}"
+# The docker CLI is a test peer only (no dockerd runs): Debian ships it in docker.io.
+command -v docker >/dev/null || apt_install docker.io
+build_berth
+npm run --silent lint
+
+# Every compiled *.test.js under dist/, unit and whole-system alike.
+mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
+exec node --test --test-concurrency="${BERTH_TEST_CONCURRENCY:-3}" "${files[@]}"

@@ -1,0 +1,47 @@
+// Images: pull, list, inspect, tag, remove, prune, save/load/import.
+// The daemon builds one ImageStore with createImageService and reaches every
+// image operation through the ImageService interface (src/image/types.ts).
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { ContentStore } from '../content/types.js';
+import type { Db } from '../db/index.js';
+import type { LayerApplier, Snapshotter } from '../storage/types.js';
+import type { RegistryClient } from '../registry/types.js';
+import type { Logger } from '../util/index.js';
+import { applyLayer as defaultApplier } from '../storage/index.js';
+import { ImageStore } from './service.js';
+
+export type * from './types.js';
+export { ImageStore } from './service.js';
+export { parseImageConfig, chainIds, applyChanges, type ImageConfig } from './config.js';
+export { humanSize, progressBar } from './progress.js';
+
+export interface CreateImageServiceDeps {
+  db: Db;
+  content: ContentStore;
+  snapshots: Snapshotter;
+  registry: RegistryClient;
+  log: Logger;
+  /** the daemon root; temporary files go to <root>/tmp */
+  root: string;
+  applyLayer?: LayerApplier;
+  maxConcurrentDownloads?: number;
+}
+
+/** Build the image service and clean up what an interrupted run left behind. */
+export async function createImageService(deps: CreateImageServiceDeps): Promise<ImageStore> {
+  const tmpDir = join(deps.root, 'tmp');
+  mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  const store = new ImageStore({
+    db: deps.db,
+    content: deps.content,
+    snapshots: deps.snapshots,
+    registry: deps.registry,
+    applyLayer: deps.applyLayer ?? defaultApplier,
+    log: deps.log,
+    tmpDir,
+    ...(deps.maxConcurrentDownloads ? { maxConcurrentDownloads: deps.maxConcurrentDownloads } : {}),
+  });
+  await store.init();
+  return store;
+}
