@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { invalidArgument } from '../errors/index.js';
-import { decompress } from '../storage/index.js';
+import { decompress, inheritImpliedDirs } from '../storage/index.js';
 import { parseReference, familiarString } from '../reference/index.js';
 import type { Reference } from '../reference/types.js';
 import { parseManifest, selectManifest, defaultPlatform, parsePlatform, MediaType } from '../registry/index.js';
@@ -263,6 +263,7 @@ async function loadLayer(store: ImageStore, file: string, diffId: Digest, chainI
       const r = await applyLayer(createReadStream(file), staged.dir, { compression: 'auto' });
       if (r.diffId !== diffId) throw invalidArgument(`invalid archive: layer ${file.split('/').slice(-3).join('/')} has diff ID ${r.diffId}, the config says ${diffId}`);
       tarSize = r.tarSize;
+      if (parent && r.impliedDirs.length) inheritImpliedDirs(staged.dir, r.impliedDirs, snapshots.chainDirs(parent));
       await staged.commit(chainId, parent, r.unpackedSize);
     } catch (err) {
       await staged.abort().catch(() => {});
@@ -428,7 +429,6 @@ export async function importRootfs(store: ImageStore, input: Readable, opts: Imp
       const configBytes = Buffer.from(JSON.stringify(config));
       await content.put(configBytes);
       const id = store.commitImage({ config, configBytes, tags });
-      opts.onProgress?.({ status: id });
       return id;
     } finally {
       releaseLayer();

@@ -8,6 +8,7 @@ import { PassThrough, Transform, type Readable, type Writable } from 'node:strea
 import { BerthError, invalidArgument } from '../errors/index.js';
 import type { ContentStore } from '../content/types.js';
 import type { LayerApplier, Snapshotter, ApplyResult, Compression } from '../storage/types.js';
+import { inheritImpliedDirs } from '../storage/index.js';
 import type { AuthConfig, Descriptor, ImageManifest, RegistryClient } from '../registry/types.js';
 import { MediaType } from '../registry/types.js';
 import type { Reference } from '../reference/types.js';
@@ -131,6 +132,8 @@ export class LayerFetcher {
       if (result.diffId !== job.diffId)
         throw invalidArgument(`layer ${job.desc.digest}: diff ID ${result.diffId} does not match ${job.diffId} in the image config`);
       await parentDone;
+      if (job.parentChainId && result.impliedDirs.length)
+        inheritImpliedDirs(staged.dir, result.impliedDirs, snapshots.chainDirs(job.parentChainId));
       await staged.commit(job.chainId, job.parentChainId, result.unpackedSize);
       p.status('Pull complete');
       this.onLayer?.(job, result);

@@ -358,8 +358,13 @@ export class ImageStore implements ImageService {
     const refs = f.reference ?? [];
     if (refs.length) {
       out = out
-        .map((i) => ({ ...i, RepoTags: i.RepoTags.filter((t) => refs.some((p) => matchReference(p, t))) }))
-        .filter((i) => i.RepoTags.length > 0);
+        .map((i) => ({
+          ...i,
+          RepoTags: i.RepoTags.filter((t) => refs.some((p) => matchReference(p, t))),
+          // digests match by repository name, as dockerd filters them
+          RepoDigests: i.RepoDigests.filter((r) => refs.some((p) => matchReference(p, r.replace(/@sha256:[a-f0-9]+$/, ':')))),
+        }))
+        .filter((i) => i.RepoTags.length > 0 || i.RepoDigests.length > 0);
     }
     return out;
   }

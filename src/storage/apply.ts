@@ -68,6 +68,8 @@ class Extractor {
   #dirTimes: { path: string; mtime: number }[] = [];
   #fd = -1;
   unpackedSize = 0;
+  /** directories made only because an entry lives inside them (no entry of their own) */
+  readonly implied = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -178,6 +180,7 @@ class Extractor {
       }
     }
     this.#verified.add(rel);
+    this.implied.delete(rel);
     this.#metadata(path, h);
     this.#dirTimes.push({ path, mtime: h.mtime });
   }
@@ -243,6 +246,7 @@ class Extractor {
     if (!st) {
       if (!create) throw new BerthError('invalid_argument', `layer entry ${JSON.stringify(entry)}: ${JSON.stringify(rel)} does not exist`);
       mkdirSync(path, 0o755);
+      this.implied.add(rel);
     } else if (st.isSymbolicLink()) {
       throw escapes(entry);
     } else if (!st.isDirectory()) {
@@ -376,7 +380,7 @@ export const applyLayer: LayerApplier = async (layer: Readable, dir: string, opt
     extractor.close();
   }
   const diffId: Digest = `sha256:${hash.digest('hex')}`;
-  return { diffId, tarSize, unpackedSize: extractor.unpackedSize };
+  return { diffId, tarSize, unpackedSize: extractor.unpackedSize, impliedDirs: [...extractor.implied] };
 };
 
 /**
@@ -398,4 +402,26 @@ export function decompress(layer: Readable, compression: Compression | 'auto' = 
     }
   })().catch((err: Error) => out.destroy(err));
   return out;
+}
+
+/**
+ * Directories a layer only implies (it has entries inside them but no entry
+ * for the directory) were made 0755 root:root; in the merged view they would
+ * hide the lower layer's owner and mode. Copy those from the nearest lower
+ * layer that has the directory, as containerd does. `lowerDirs` top first.
+ */
+export function inheritImpliedDirs(dir: string, impliedDirs: readonly string[], lowerDirs: readonly string[]): void {
+  for (const rel of impliedDirs) {
+    for (const lower of lowerDirs) {
+      const st = lstatSync(lower + '/' + rel, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) {
+        const path = dir + '/' + rel;
+        lchownSync(path, st.uid, st.gid);
+        chmodSync(path, st.mode & 0o7777);
+        lutimesSync(path, st.atime, st.mtime);
+      }
+      break;
+    }
+  }
 }

@@ -3,7 +3,7 @@
 // and the reverse direction (diff dir -> layer tar). The tar codec is our own
 // (src/storage/tar.ts) rather than tar-stream: binary PAX xattrs and speed.
 export type { ApplyOptions, ApplyResult, Compression, LayerApplier, Mount, Snapshot, Snapshotter, StagedLayer } from './types.js';
-export { applyLayer, cleanEntryPath, sniffCompression, decompress } from './apply.js';
+export { applyLayer, cleanEntryPath, sniffCompression, decompress, inheritImpliedDirs } from './apply.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { mountAll, unmount, parseMountOptions } from './mount.js';
 export { layerTarFromDir } from './diff.js';

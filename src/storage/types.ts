@@ -11,6 +11,8 @@ export interface ApplyResult {
   tarSize: number;
   /** Bytes of file content written to disk (for `size` of images). */
   unpackedSize: number;
+  /** Directories created only as parents of entries (see inheritImpliedDirs). */
+  impliedDirs: string[];
 }
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -45,6 +47,8 @@ export interface Snapshotter {
   stage(): Promise<StagedLayer>;
   /** 'conflict' while another snapshot has it as parent. */
   remove(chainId: Digest): Promise<void>;
+  /** The diff directories of chainId and its ancestors, top layer first. */
+  chainDirs(chainId: Digest): string[];
   /** The overlay mounts that present chainId's whole filesystem read-only. */
   view(chainId: Digest): Mount[];
   /** Remove staging directories left by a crash. */

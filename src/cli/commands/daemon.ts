@@ -1,0 +1,37 @@
+// berth daemon: the one command that runs in-process instead of calling the
+// API. The daemon module is loaded only here, keeping client start-up light.
+import { CliError, str, list, type Handler } from '../context.js';
+import { socketPathOf } from '../client.js';
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type Level = (typeof LEVELS)[number];
+
+export interface DaemonConfig {
+  root: string;
+  socket: string;
+  insecureRegistries: string[];
+  logLevel: Level;
+}
+
+export const DEFAULT_SOCKET = '/run/berth/berth.sock';
+
+/** Flags -> runDaemon's config (exported for tests). */
+export function daemonConfig(flags: Record<string, unknown>, globalLogLevel = 'info'): DaemonConfig {
+  const get = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : '');
+  const socketFlag = get('socket');
+  const hostFlag = get('host');
+  if (socketFlag && hostFlag) throw new CliError('--socket and -H/--host are mutually exclusive');
+  const socket = socketFlag || (hostFlag ? socketPathOf(hostFlag) : DEFAULT_SOCKET);
+  let level = get('log-level') || 'info';
+  if (level === 'info' && globalLogLevel !== 'info') level = globalLogLevel;
+  if (level === 'warning') level = 'warn';
+  if (!(LEVELS as readonly string[]).includes(level)) throw new CliError(`unable to parse logging level: ${level}`, 125);
+  const insecure = Array.isArray(flags['insecure-registry']) ? (flags['insecure-registry'] as string[]) : [];
+  return { root: get('root') || '/var/lib/berth', socket, insecureRegistries: insecure, logLevel: level as Level };
+}
+
+export const daemon: Handler = async (ctx, { flags }) => {
+  const cfg = daemonConfig({ ...flags, 'insecure-registry': list(flags, 'insecure-registry'), root: str(flags, 'root') }, ctx.logLevel);
+  const { runDaemon } = await import('../../daemon/index.js');
+  await runDaemon(cfg);
+};

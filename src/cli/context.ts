@@ -1,0 +1,55 @@
+// What every command handler receives: streams, the resolved host and config
+// directory, and a lazily created API client.
+import type { Readable } from 'node:stream';
+import type { ApiClient } from './client.js';
+import type { FlagValues } from './args.js';
+
+export interface OutStream {
+  write(text: string | Uint8Array): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface InStream extends Readable {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+}
+
+export interface CommandContext {
+  host: string;
+  configDir: string;
+  logLevel: string;
+  stdout: OutStream;
+  stderr: OutStream;
+  stdin: InStream;
+  client(): ApiClient;
+}
+
+export interface Invocation {
+  flags: FlagValues;
+  args: string[];
+}
+
+/** A command's body; returns the exit code (0 when undefined). */
+export type Handler = (ctx: CommandContext, inv: Invocation) => Promise<number | void>;
+
+/** A user-facing failure: the message is printed as is, no stack. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export const str = (flags: FlagValues, name: string): string => {
+  const v = flags[name];
+  return typeof v === 'string' ? v : '';
+};
+export const bool = (flags: FlagValues, name: string): boolean => flags[name] === true;
+export const list = (flags: FlagValues, name: string): string[] => {
+  const v = flags[name];
+  return Array.isArray(v) ? v : [];
+};

@@ -1,0 +1,58 @@
+// The daemon's table of contents: the one place that builds the services, in
+// dependency order, and knows how to close them.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDatabase } from '../db/index.js';
+import { LocalContentStore } from '../content/index.js';
+import { OverlaySnapshotter } from '../storage/index.js';
+import { createRegistryClient } from '../registry/index.js';
+import { createImageService } from '../image/index.js';
+import type { Logger, LogLevel } from '../util/index.js';
+import type { ApiServices } from './server.js';
+import { createSystemInfo } from './sysinfo.js';
+import { acquireRootLock } from './lock.js';
+import { BERTH_VERSION } from './apiversion.js';
+
+export interface DaemonConfig {
+  /** State directory (dockerd's /var/lib/docker). */
+  root: string;
+  /** Unix socket path of the Engine API. */
+  socket: string;
+  /** Registries reached over plain HTTP: host[:port] names or CIDRs. */
+  insecureRegistries: string[];
+  logLevel: LogLevel;
+}
+
+export interface Daemon extends ApiServices {
+  close(): Promise<void>;
+}
+
+export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Daemon> {
+  await mkdir(cfg.root, { recursive: true, mode: 0o700 });
+  const lock = await acquireRootLock(join(cfg.root, 'berth.pid'));
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const close = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn('close failed', { err });
+      }
+    }
+  };
+  try {
+    const db = openDatabase(join(cfg.root, 'berth.db'));
+    cleanups.push(() => {
+      db.close();
+    });
+    const content = await LocalContentStore.open(join(cfg.root, 'content'));
+    const snapshots = await OverlaySnapshotter.open(join(cfg.root, 'overlay'), db);
+    const registry = createRegistryClient({ insecureRegistries: cfg.insecureRegistries, userAgent: `berth/${BERTH_VERSION}` });
+    const images = await createImageService({ db, content, snapshots, registry, log: log.child({ module: 'image' }), root: cfg.root });
+    const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images });
+    return { images, registry, system, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+// Version-dependent reply shapes (see the spec folder's CHANGELOG.md):
+// < 1.43 untagged images list as "<none>:<none>" / "<none>@<none>";
+// < 1.44 carries VirtualSize (= Size); < 1.45 carries Container/ContainerConfig.
+import type { ImageInspect, ImageSummary } from '../../image/types.js';
+import { versionLessThan } from '../apiversion.js';
+
+export function shapeSummary(s: ImageSummary, apiVersion: string): ImageSummary {
+  const out: ImageSummary = { ...s };
+  if (versionLessThan(apiVersion, '1.43')) {
+    if (out.RepoTags.length === 0) out.RepoTags = ['<none>:<none>'];
+    if (out.RepoDigests.length === 0) out.RepoDigests = ['<none>@<none>'];
+  }
+  if (versionLessThan(apiVersion, '1.44')) out.VirtualSize = out.Size;
+  else delete out.VirtualSize;
+  return out;
+}
+
+export function shapeInspect(i: ImageInspect, apiVersion: string): ImageInspect {
+  const out: ImageInspect = { ...i };
+  if (versionLessThan(apiVersion, '1.44')) out.VirtualSize = out.Size;
+  else delete out.VirtualSize;
+  if (versionLessThan(apiVersion, '1.45')) {
+    out.Container ??= '';
+    out.ContainerConfig ??= {};
+  } else {
+    delete out.Container;
+    delete out.ContainerConfig;
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+// The Engine API HTTP server on a unix socket. Building (createApiServer) is
+// separate from listening (listen), so tests serve fake services the same way.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createConnection } from 'node:net';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BerthError } from '../errors/index.js';
+import type { ImageService } from '../image/types.js';
+import type { RegistryClient } from '../registry/types.js';
+import type { Logger } from '../util/index.js';
+import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
+import { statusOf, writeError } from './errors.js';
+import { Router } from './router.js';
+import { imageRoutes } from './routes/images.js';
+import { systemRoutes } from './routes/system.js';
+import type { SystemInfoSource } from './sysinfo.js';
+
+export interface ApiServices {
+  images: ImageService;
+  registry: Pick<RegistryClient, 'login'>;
+  system: SystemInfoSource;
+}
+
+export interface ApiServer {
+  readonly server: Server;
+  /** Listen on `socket` (mode 0660). Removes a stale socket file; refuses if a daemon answers on it. */
+  listen(socket: string): Promise<void>;
+  /** Stop accepting, let in-flight requests finish for up to `graceMs`, then cut the rest and remove the socket. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
+
+export function buildRouter(services: ApiServices): Router {
+  const router = new Router();
+  systemRoutes(router, services);
+  imageRoutes(router, services.images);
+  return router;
+}
+
+export function createApiServer(services: ApiServices, log: Logger): ApiServer {
+  const router = buildRouter(services);
+  const inflight = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
+  let socketPath: string | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    res.setHeader('Server', `berth/${BERTH_VERSION} (linux)`);
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(new BerthError('unavailable', 'client disconnected'));
+    });
+    try {
+      const url = new URL(req.url ?? '/', 'http://berth');
+      let path: string;
+      try {
+        path = decodeURIComponent(url.pathname);
+      } catch (err) {
+        throw new BerthError('invalid_argument', `malformed request path: ${url.pathname}`, { cause: err });
+      }
+      const versioned = VERSIONED.exec(path);
+      const match = router.match(req.method ?? 'GET', versioned ? (versioned[2] as string) : path);
+      // dockerd answers unknown paths and known paths with another method alike.
+      if (!match) throw new BerthError('not_found', 'page not found');
+      const apiVersion = negotiateVersion(versioned?.[1]);
+      await match.handler({ req, res, apiVersion, params: match.params, query: url.searchParams, signal: abort.signal });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status >= 500) log.error('request failed', { method: req.method, url: req.url, err });
+      else log.debug('request refused', { method: req.method, url: req.url, status, err });
+      if (!res.headersSent) writeError(res, err);
+      else res.destroy(); // a reply already under way cannot change its status
+    }
+  };
+
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+    inflight.add(res);
+    res.on('close', () => {
+      inflight.delete(res);
+      log.debug('request', { method: req.method, url: req.url, status: res.statusCode });
+      if (inflight.size === 0) drained?.();
+    });
+    void handle(req, res);
+  });
+
+  return {
+    server,
+    async listen(socket) {
+      await mkdir(dirname(socket), { recursive: true, mode: 0o755 });
+      await clearStaleSocket(socket);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(socket, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      socketPath = socket;
+      // dockerd makes its socket 0660 (root:docker): only root and the group may drive the daemon.
+      await chmod(socket, 0o660);
+    },
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inflight.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+      if (socketPath) await rm(socketPath, { force: true });
+    },
+  };
+}
+
+/** A leftover socket file from a daemon that died is removed; a live one means another daemon owns it. */
+async function clearStaleSocket(socket: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(socket)).isSocket();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!isSocket) throw new BerthError('conflict', `${socket} exists and is not a socket`);
+  const answered = await new Promise<boolean>((resolve, reject) => {
+    const conn = createConnection(socket);
+    conn.once('connect', () => {
+      conn.destroy();
+      resolve(true);
+    });
+    conn.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
+      else reject(err);
+    });
+  });
+  if (answered) throw new BerthError('conflict', `another daemon is already listening on ${socket}`);
+  await rm(socket, { force: true });
+}
