@@ -319,3 +319,44 @@ test('listen removes a stale socket, refuses a live one and a non-socket; close 
   await first.close(100);
   await assert.rejects(stat(socket), { code: 'ENOENT' });
 });
+
+test('close lets an in-flight request finish, refuses new connections, and cuts hung ones after the grace period', async (t) => {
+  const { api, socket, images } = await start(t);
+  // A load whose body is still arriving when close() is called.
+  const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ socketPath: socket, method: 'POST', path: '/v1.50/images/load' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.write('first half ');
+    api.server.once('request', async () => {
+      // The request is in flight; close must wait for it.
+      closing = api.close(60_000);
+      await assert.rejects(request(socket, 'GET', '/_ping'));
+      req.end('second half');
+    });
+  });
+  let closing: Promise<void> | undefined;
+  const r = await reply;
+  assert.equal(r.status, 200);
+  assert.deepEqual(lines(r.body), [{ stream: 'Loaded image: loaded:latest\n' }]);
+  assert.deepEqual(images.calls.at(-1), { method: 'load', args: ['first half second half'.length, false] });
+  await closing;
+
+  // A request that never ends on its own is cut once the grace period is over.
+  const second = await start(t);
+  second.images.pullHangs = true;
+  const hung = new Promise<void>((resolve) => {
+    const req = httpRequest({ socketPath: second.socket, method: 'POST', path: '/images/create?fromImage=a&tag=1' }, (res) => {
+      res.once('data', () => void second.api.close(10));
+      res.on('close', () => resolve());
+      res.resume();
+    });
+    req.on('error', () => resolve());
+    req.end();
+  });
+  await hung;
+  await second.images.pullAborted;
+});

@@ -8,7 +8,7 @@ import type { Db } from '../db/index.js';
 import type { LayerApplier, Snapshotter } from '../storage/types.js';
 import type { RegistryClient } from '../registry/types.js';
 import type { Logger } from '../util/index.js';
-import { applyLayer as defaultApplier } from '../storage/index.js';
+import { applyLayerInWorker as defaultApplier } from '../storage/index.js';
 import { ImageStore } from './service.js';
 
 export type * from './types.js';

@@ -161,6 +161,7 @@ export class LayerFetcher {
     applying.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
     const ingestFailed = new Promise<never>((_, reject) => ingest.stream.once('error', reject));
     ingestFailed.catch(() => {});
+    const started = performance.now();
     try {
       ({ body } = await registry.getBlob(source.ref, desc.digest, source.auth, source.signal));
       let received = 0;
@@ -168,19 +169,24 @@ export class LayerFetcher {
         received += chunk.length;
         if (received > desc.size) throw invalidArgument(`blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor says`);
         p.progress('Downloading', received, desc.size);
-        const okIngest = ingest.stream.write(chunk);
-        const okPass = pass.write(chunk);
-        if (!okIngest) await drained(ingest.stream, [applying, ingestFailed]);
-        if (!okPass) await drained(pass, [applying, ingestFailed]);
+        ingest.stream.write(chunk);
+        pass.write(chunk);
+        // Check needDrain at each wait: one stream may drain while we wait on the other.
+        if (ingest.stream.writableNeedDrain) await drained(ingest.stream, [applying, ingestFailed]);
+        if (pass.writableNeedDrain) await drained(pass, [applying, ingestFailed]);
       }
       p.progress('Downloading', received, desc.size, true);
       pass.end();
+      const downloaded = performance.now();
       p.status('Verifying Checksum');
       await ingest.commit(); // digest and size checked here
       p.status('Download complete');
+      this.#deps.log.debug('layer downloaded', { digest: desc.digest, ms: Math.round(downloaded - started), commitMs: Math.round(performance.now() - downloaded) });
       const timer = setInterval(() => p.progress('Extracting', Math.min(extracted, desc.size), desc.size), 100);
       try {
-        return await applying;
+        const r = await applying;
+        this.#deps.log.debug('layer unpacked', { digest: desc.digest, ms: Math.round(performance.now() - started) });
+        return r;
       } finally {
         clearInterval(timer);
       }

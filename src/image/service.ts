@@ -191,6 +191,7 @@ export class ImageStore implements ImageService {
     const ref = parseReference(refStr);
     const { registry } = this.#deps;
     const wantPlatform = opts.platform ? parsePlatform(opts.platform) : defaultPlatform();
+    const started = performance.now();
     const top = await registry.getManifest(ref, opts.auth, opts.signal);
     emit({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag ?? 'latest' });
     const leased: string[] = [top.digest];
@@ -254,6 +255,7 @@ export class ImageStore implements ImageService {
             }
           });
           this.#configs.set(id, config);
+          this.#deps.log.debug('pull done', { ref: familiarString(ref), ms: Math.round(performance.now() - started) });
           emit({ status: `Digest: ${top.digest}` });
           const shown = familiarString(ref);
           emit({ status: already ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });

@@ -70,7 +70,7 @@ for (const compression of ['none', 'gzip', 'zstd'] as const) {
     // Small chunks so headers and contents straddle chunk boundaries.
     const chunks = Array.from({ length: Math.ceil(layer.length / 100) }, (_, i) => layer.subarray(i * 100, (i + 1) * 100));
     const result = await applyLayer(Readable.from(chunks), dir);
-    assert.deepEqual(result, { diffId: sha256(plain), tarSize: plain.length, unpackedSize: 20 + 6 + 1 + 3 + 3 });
+    assert.deepEqual(result, { diffId: sha256(plain), tarSize: plain.length, unpackedSize: 20 + 6 + 1 + 3 + 3, impliedDirs: ['dev', 'run', 'opq', 'abs'] });
     checkFeatureLayer(dir);
   });
 }
