@@ -123,6 +123,21 @@ test('save and load round-trip, and docker save/load read what berth writes', as
   assert.equal(bad2.code, 1);
 });
 
+test('load reads a plain OCI image layout archive (as skopeo or buildkit write them)', async (t) => {
+  const d = await startDaemon(t);
+  const dir = await tempDir(t);
+  const bb = await busybox();
+  const archive = join(dir, 'oci.tar');
+  await run('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
+  const loaded = await ok(d, ['load', '-i', archive]);
+  // the layout names only a tag ("latest"), no repository: docker loads it by ID
+  assert.match(loaded, new RegExp(`Loaded image ID: ${bb.configDigest}`));
+  const ids = await ok(d, ['images', '-a', '-q', '--no-trunc']);
+  assert.equal(ids.trim(), bb.configDigest);
+  const listed = await ok(d, ['images', '-a']);
+  assert.match(listed, /<none>\s+<none>/);
+});
+
 test('import makes a one-layer image from a rootfs tarball, with --change', async (t) => {
   const d = await startDaemon(t);
   const dir = await tempDir(t);

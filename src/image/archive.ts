@@ -352,7 +352,10 @@ export async function loadArchive(store: ImageStore, input: Readable, emit: Prog
         }
         if (parsed.kind !== 'manifest') throw invalidArgument('invalid archive: nested index');
         const mf = parsed.manifest;
-        const name = d.annotations?.['io.containerd.image.name'] ?? d.annotations?.['org.opencontainers.image.ref.name'];
+        // io.containerd.image.name is a full name; an OCI ref.name may be only a tag ("latest"),
+        // which names no repository: such an image loads untagged, by ID.
+        const refName = d.annotations?.['org.opencontainers.image.ref.name'];
+        const name = d.annotations?.['io.containerd.image.name'] ?? (refName && /[/:]/.test(refName) ? refName : undefined);
         const tags: Reference[] = [];
         if (name) {
           try {

@@ -75,7 +75,7 @@ export const version: Handler = async (ctx, { flags }) => {
       out += ' Engine:\n';
       out += field('Version', server.Version, 18, '  ');
       out += field('API version', `${server.ApiVersion ?? ''}${server.MinAPIVersion ? ` (minimum version ${server.MinAPIVersion})` : ''}`, 18, '  ');
-      if (server.GoVersion) out += field('Go version', server.GoVersion, 18, '  ');
+      if (server.GoVersion) out += field(server.GoVersion.startsWith('v') ? 'Node version' : 'Go version', server.GoVersion, 18, '  ');
       if (server.GitCommit) out += field('Git commit', server.GitCommit, 18, '  ');
       if (server.BuildTime) out += field('Built', server.BuildTime, 18, '  ');
       out += field('OS/Arch', `${server.Os ?? ''}/${server.Arch ?? ''}`, 18, '  ');
