@@ -8,7 +8,7 @@ import type { Db } from '../db/index.js';
 import type { LayerApplier, Snapshotter } from '../storage/types.js';
 import type { RegistryClient } from '../registry/types.js';
 import type { Logger } from '../util/index.js';
-import { applyLayerInWorker as defaultApplier } from '../storage/index.js';
+import { applyLayerInWorker, warmUnpackWorkers } from '../storage/index.js';
 import { ImageStore } from './service.js';
 
 export type * from './types.js';
@@ -37,7 +37,8 @@ export async function createImageService(deps: CreateImageServiceDeps): Promise<
     content: deps.content,
     snapshots: deps.snapshots,
     registry: deps.registry,
-    applyLayer: deps.applyLayer ?? defaultApplier,
+    applyLayer: deps.applyLayer ?? applyLayerInWorker,
+    ...(deps.applyLayer ? {} : { warmApplier: warmUnpackWorkers }),
     log: deps.log,
     tmpDir,
     ...(deps.maxConcurrentDownloads ? { maxConcurrentDownloads: deps.maxConcurrentDownloads } : {}),

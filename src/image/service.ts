@@ -46,6 +46,8 @@ export interface ImageServiceDeps {
   tmpDir: string;
   /** Parallel layer downloads (dockerd's max-concurrent-downloads is 3). */
   maxConcurrentDownloads?: number;
+  /** Get the applier ready for n layers (start workers) while a pull fetches metadata. */
+  warmApplier?: (n: number) => void;
 }
 
 /** A resolved image plus the name it was found by (if any). */
@@ -192,6 +194,7 @@ export class ImageStore implements ImageService {
     const { registry } = this.#deps;
     const wantPlatform = opts.platform ? parsePlatform(opts.platform) : defaultPlatform();
     const started = performance.now();
+    this.#deps.warmApplier?.(1);
     const top = await registry.getManifest(ref, opts.auth, opts.signal);
     emit({ status: `Pulling from ${familiarName(ref)}`, id: ref.digest ?? ref.tag ?? 'latest' });
     const leased: string[] = [top.digest];
@@ -223,6 +226,8 @@ export class ImageStore implements ImageService {
         const config = parseImageConfig(configBytes);
         checkManifestLayers(manifest, config.rootfs.diff_ids);
         const chains = chainIds(config.rootfs.diff_ids);
+        const missing = chains.filter((c) => !this.#deps.snapshots.get(c)).length;
+        if (missing > 1) this.#deps.warmApplier?.(Math.min(missing, this.#deps.maxConcurrentDownloads ?? 3));
         const releaseChains = this.lease(chains);
         try {
           const jobs: LayerJob[] = manifest.layers.map((desc, i) => ({

@@ -59,6 +59,14 @@ function release(w: Worker): void {
   idle.push(w);
 }
 
+/**
+ * Start unpack workers ahead of need (a pull calls this while it fetches the
+ * manifest and config, so the workers' start-up overlaps with the network).
+ */
+export function warmUnpackWorkers(n: number): void {
+  while (idle.length < n) release(new Worker(new URL(import.meta.url), { workerData: WORKER_MARK }));
+}
+
 export const applyLayerInWorker: LayerApplier = (layer: Readable, dir: string, opts: ApplyOptions = {}) =>
   new Promise<ApplyResult>((resolve, reject) => {
     const worker = acquire();

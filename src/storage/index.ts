@@ -4,7 +4,7 @@
 // (src/storage/tar.ts) rather than tar-stream: binary PAX xattrs and speed.
 export type { ApplyOptions, ApplyResult, Compression, LayerApplier, Mount, Snapshot, Snapshotter, StagedLayer } from './types.js';
 export { applyLayer, cleanEntryPath, sniffCompression, decompress, inheritImpliedDirs } from './apply.js';
-export { applyLayerInWorker } from './apply-worker.js';
+export { applyLayerInWorker, warmUnpackWorkers } from './apply-worker.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { mountAll, unmount, parseMountOptions } from './mount.js';
 export { layerTarFromDir } from './diff.js';
