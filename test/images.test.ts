@@ -138,6 +138,33 @@ test('load reads a plain OCI image layout archive (as skopeo or buildkit write t
   assert.match(listed, /<none>\s+<none>/);
 });
 
+test('load reads the legacy docker-archive layout (<id>/layer.tar, symlinked duplicate layers)', async (t) => {
+  const d = await startDaemon(t);
+  const dir = await tempDir(t);
+  const bb = await busybox();
+  const blob = (digest: string) => join(bb.layoutDir, 'blobs', 'sha256', digest.slice(7));
+  const root = join(dir, 'archive');
+  const layerId = 'a'.repeat(64);
+  const dupId = 'b'.repeat(64);
+  await run('mkdir', ['-p', join(root, layerId), join(root, dupId)]);
+  // docker 20.10 writes each layer uncompressed as <id>/layer.tar, and a repeated layer as a symlink
+  const plain = await run('sh', ['-c', `gzip -dc < '${blob(bb.layerDigests[0] as string)}' > '${join(root, layerId, 'layer.tar')}'`]);
+  assert.equal(plain.code, 0, plain.stderr);
+  await run('ln', ['-s', `../${layerId}/layer.tar`, join(root, dupId, 'layer.tar')]);
+  await run('cp', [blob(bb.configDigest), join(root, `${bb.configDigest.slice(7)}.json`)]);
+  await writeFile(
+    join(root, 'manifest.json'),
+    JSON.stringify([{ Config: `${bb.configDigest.slice(7)}.json`, RepoTags: ['legacy/busybox:old'], Layers: [`${dupId}/layer.tar`] }]),
+  );
+  const archive = join(dir, 'legacy.tar');
+  await run('tar', ['-C', root, '-cf', archive, '.']);
+  const loaded = await ok(d, ['load', '-i', archive]);
+  assert.match(loaded, /Loaded image: legacy\/busybox:old/);
+  const [img] = JSON.parse(await ok(d, ['image', 'inspect', 'legacy/busybox:old'])) as { Id: string; RootFS: { Layers: string[] } }[];
+  assert.equal(img?.Id, bb.configDigest);
+  assert.deepEqual(img?.RootFS.Layers, bb.layers);
+});
+
 test('import makes a one-layer image from a rootfs tarball, with --change', async (t) => {
   const d = await startDaemon(t);
   const dir = await tempDir(t);
