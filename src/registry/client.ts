@@ -3,8 +3,6 @@
 // manifest fetches and blob streams that never leak credentials to blob
 // storage on another host.
 import { Readable } from 'node:stream';
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BerthError } from '../errors/index.js';
 import { familiarName, familiarString, DEFAULT_TAG } from '../reference/index.js';
@@ -141,8 +139,6 @@ class Client implements RegistryClient {
   readonly #insecure: readonly string[];
   readonly #userAgent: string;
   readonly #fetch: typeof fetch;
-  /** Blob bodies stream through node:http(s) unless a fetch was injected (tests of the fetch path). */
-  readonly #nodeStreams: boolean;
   /** (domain, identity, scopes) -> bearer token. */
   readonly #tokens = new Map<string, CachedToken>();
   /** domain -> the challenge it last answered with, so later requests authenticate up front. */
@@ -153,7 +149,6 @@ class Client implements RegistryClient {
     this.#insecure = [...opts.insecureRegistries];
     this.#userAgent = opts.userAgent ?? 'berth';
     this.#fetch = opts.fetch ?? globalThis.fetch;
-    this.#nodeStreams = !opts.fetch;
   }
 
   async getManifest(ref: Reference, auth?: AuthConfig, signal?: AbortSignal): Promise<FetchedManifest> {
@@ -186,74 +181,6 @@ class Client implements RegistryClient {
   }
 
   async getBlob(ref: Reference, digest: Digest, auth?: AuthConfig, signal?: AbortSignal): Promise<BlobStream> {
-    if (this.#nodeStreams) {
-      const fast = await this.#getBlobNode(ref, digest, auth, signal);
-      if (fast) return fast;
-    }
-    return this.#getBlobFetch(ref, digest, auth, signal);
-  }
-
-  /**
-   * The blob as a plain Node stream from node:http(s): a layer is most of a
-   * pull's bytes, and WHATWG streams cost main-thread time per chunk that the
-   * unpack needs. Returns undefined when a 401 carries no challenge it can
-   * answer (the fetch path then reports it). Redirects are followed with credentials only for
-   * the registry's own origin, as in the fetch path.
-   */
-  async #getBlobNode(ref: Reference, digest: Digest, auth: AuthConfig | undefined, signal: AbortSignal | undefined): Promise<BlobStream | undefined> {
-    const registryUrl = this.#url(ref.domain, `/v2/${ref.path}/blobs/${digest}`);
-    const ctx: AuthContext = { domain: ref.domain, scopes: [pullScope(ref.path)], auth, signal };
-    let current = registryUrl;
-    let challenged = false;
-    for (let hops = 0; ; hops++) {
-      const headers: OutgoingHttpHeaders = { 'user-agent': this.#userAgent };
-      if (current.origin === registryUrl.origin) {
-        const authorization = await this.#authorizationFor(ctx);
-        if (authorization) headers['authorization'] = authorization;
-      }
-      const res = await this.#guard(current, signal, () => nodeGet(current, headers, signal));
-      const status = res.statusCode ?? 0;
-      if (status === 401 && current.origin === registryUrl.origin && !challenged) {
-        // Learn the challenge and retry once with credentials, as #authorizedFetch does.
-        res.resume();
-        const challenges = parseWwwAuthenticate(String(res.headers['www-authenticate'] ?? ''));
-        const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-        if (!challenge) return undefined;
-        challenged = true;
-        this.#challenges.set(ctx.domain, challenge);
-        const scopes = challenge.params['scope'] ? [...new Set([...ctx.scopes, ...challenge.params['scope'].split(' ')])] : ctx.scopes;
-        const authorization = await this.#authorizationFor(ctx, { fresh: true, requestScopes: scopes });
-        if (!authorization) throw new BerthError('unauthorized', 'unauthorized: authentication required');
-        hops--;
-        continue;
-      }
-      if (isRedirect(status)) {
-        res.resume();
-        const location = res.headers.location;
-        if (!location) throw new BerthError('unavailable', `redirect without location from ${current.host}`);
-        if (hops >= MAX_REDIRECTS) throw new BerthError('unavailable', `stopped after ${MAX_REDIRECTS} redirects fetching ${digest}`);
-        current = new URL(location, current);
-        continue;
-      }
-      if (status < 200 || status > 299) {
-        const chunks: Buffer[] = [];
-        let n = 0;
-        for await (const c of res as AsyncIterable<Buffer>) {
-          if (n < ERROR_BODY_LIMIT) chunks.push(c);
-          n += c.length;
-        }
-        const err = registryError(status, Buffer.concat(chunks).toString('utf8'));
-        const what = err.code === 'not_found' ? `blob ${digest} not found in ${familiarName(ref)}: ` : '';
-        throw new BerthError(err.code, what + err.message);
-      }
-      const length = res.headers['content-length'];
-      const out: BlobStream = { body: res };
-      if (length !== undefined && /^\d+$/.test(length)) out.size = Number(length);
-      return out;
-    }
-  }
-
-  async #getBlobFetch(ref: Reference, digest: Digest, auth?: AuthConfig, signal?: AbortSignal): Promise<BlobStream> {
     const registryUrl = this.#url(ref.domain, `/v2/${ref.path}/blobs/${digest}`);
     let res = await this.#authorizedFetch(
       registryUrl,
@@ -458,16 +385,6 @@ class Client implements RegistryClient {
 
 function pullScope(path: string): string {
   return `repository:${path}:pull`;
-}
-
-/** A GET whose response body is a Node stream; network errors reject like fetch's (with a cause). */
-function nodeGet(url: URL, headers: OutgoingHttpHeaders, signal: AbortSignal | undefined): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', headers, ...(signal ? { signal } : {}) }, resolve);
-    req.on('error', (err) => reject(Object.assign(new Error(err.message), { cause: err })));
-    req.end();
-  });
 }
 
 function isRedirect(status: number): boolean {
