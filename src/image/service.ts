@@ -33,7 +33,6 @@ import type {
   PullOptions,
 } from './types.js';
 import type { Readable } from 'node:stream';
-import { saveImages, loadArchive, importRootfs } from './archive.js';
 
 export interface ImageServiceDeps {
   db: Db;
@@ -636,14 +635,18 @@ export class ImageStore implements ImageService {
       else tags = this.repoTags(r.id);
       return { id: r.id, tags };
     });
+    // archive code (and tar-stream) loads on first use: most daemons never save or load
+    const { saveImages } = await import('./archive.js');
     return saveImages(this, items);
   }
 
   async load(tar: Readable, opts: { onProgress?: ProgressFn; quiet?: boolean } = {}): Promise<string[]> {
+    const { loadArchive } = await import('./archive.js');
     return loadArchive(this, tar, opts.onProgress ?? noProgress);
   }
 
   async import(tar: Readable, opts: ImportOptions = {}): Promise<string> {
+    const { importRootfs } = await import('./archive.js');
     return importRootfs(this, tar, opts);
   }
 
