@@ -14,6 +14,8 @@ export interface CommandDef {
   flags: FlagSpec[];
   minArgs?: number;
   maxArgs?: number;
+  /** Flags end at the first argument (run IMAGE COMMAND --flags-of-the-command). */
+  stopAtFirstArg?: boolean;
   load: () => Promise<Handler>;
 }
 
@@ -27,6 +29,50 @@ const filterFlag: FlagSpec = { name: 'filter', type: 'strings', placeholder: 'fi
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const auth = () => import('./commands/auth.js');
+const containers = () => import('./commands/containers.js');
+
+/** The flags docker run and docker create share. */
+const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'cap-add', type: 'strings', description: 'Add Linux capabilities' },
+  { name: 'cap-drop', type: 'strings', description: 'Drop Linux capabilities' },
+  { name: 'cpu-shares', short: 'c', type: 'string', placeholder: 'int', description: 'CPU shares (relative weight)' },
+  { name: 'cpus', type: 'string', placeholder: 'decimal', description: 'Number of CPUs' },
+  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'env', short: 'e', type: 'strings', description: 'Set environment variables' },
+  { name: 'env-file', type: 'strings', description: 'Read in a file of environment variables' },
+  { name: 'group-add', type: 'strings', description: 'Add additional groups to join' },
+  { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached (stdin is not forwarded yet: a later step)' },
+  { name: 'label', short: 'l', type: 'strings', description: 'Set meta data on a container' },
+  { name: 'memory', short: 'm', type: 'string', placeholder: 'bytes', description: 'Memory limit' },
+  { name: 'memory-swap', type: 'string', placeholder: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'name', type: 'string', description: 'Assign a name to the container' },
+  { name: 'network', type: 'string', placeholder: 'network', description: 'Connect a container to a network' },
+  { name: 'net', type: 'string', hidden: true, description: 'Connect a container to a network' },
+  { name: 'pids-limit', type: 'string', placeholder: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+  { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
+  { name: 'pull', type: 'string', default: 'missing', description: 'Pull image before running ("always", "missing", "never")' },
+  { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
+  { name: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
+  { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { name: 'security-opt', type: 'strings', description: 'Security Options' },
+  { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { name: 'stop-timeout', type: 'string', placeholder: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { name: 'tmpfs', type: 'strings', description: 'Mount a tmpfs directory' },
+  { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY (sets Tty; interactive terminals are a later step)' },
+  { name: 'ulimit', type: 'strings', placeholder: 'ulimit', description: 'Ulimit options' },
+  { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'volume', short: 'v', type: 'strings', description: 'Bind mount a volume (SRC:DST[:ro])' },
+  { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+];
+const stopFlags = (what: string): FlagSpec[] => [
+  { name: 'signal', short: 's', type: 'string', description: `Signal to send to the container` },
+  { name: 'time', short: 't', type: 'string', placeholder: 'int', description: `Seconds to wait before killing the container${what}` },
+  { name: 'timeout', type: 'string', placeholder: 'int', hidden: true, description: 'Seconds to wait before killing the container' },
+];
 
 export const COMMANDS: CommandDef[] = [
   {
@@ -78,7 +124,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container', hidden: true },
       { name: 'type', type: 'string', description: 'Only inspect objects of the given type' },
     ],
-    load: async () => (await images()).inspectObjects,
+    load: async () => (await containers()).inspectObjects,
   },
   {
     path: ['image', 'history'],
@@ -170,6 +216,129 @@ export const COMMANDS: CommandDef[] = [
     load: async () => (await images()).importImage,
   },
   {
+    path: ['container', 'run'],
+    aliases: [['run']],
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    description: 'Create and run a new container from an image',
+    minArgs: 1,
+    stopAtFirstArg: true,
+    flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, ...CREATE_FLAGS],
+    load: async () => (await containers()).run,
+  },
+  {
+    path: ['container', 'create'],
+    aliases: [['create']],
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    description: 'Create a new container',
+    minArgs: 1,
+    stopAtFirstArg: true,
+    flags: CREATE_FLAGS,
+    load: async () => (await containers()).create,
+  },
+  {
+    path: ['container', 'start'],
+    aliases: [['start']],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Start one or more stopped containers',
+    minArgs: 1,
+    flags: [{ name: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' }],
+    load: async () => (await containers()).start,
+  },
+  {
+    path: ['container', 'stop'],
+    aliases: [['stop']],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Stop one or more running containers',
+    minArgs: 1,
+    flags: stopFlags(''),
+    load: async () => (await containers()).stop,
+  },
+  {
+    path: ['container', 'restart'],
+    aliases: [['restart']],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Restart one or more containers',
+    minArgs: 1,
+    flags: stopFlags(''),
+    load: async () => (await containers()).restart,
+  },
+  {
+    path: ['container', 'kill'],
+    aliases: [['kill']],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Kill one or more running containers',
+    minArgs: 1,
+    flags: [{ name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
+    load: async () => (await containers()).kill,
+  },
+  {
+    path: ['container', 'rm'],
+    aliases: [['rm'], ['container', 'remove']],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Remove one or more containers',
+    minArgs: 1,
+    flags: [
+      { name: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
+      { name: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+    ],
+    load: async () => (await containers()).remove,
+  },
+  {
+    path: ['container', 'ls'],
+    aliases: [['ps'], ['container', 'ps'], ['container', 'list']],
+    usage: '[OPTIONS]',
+    description: 'List containers',
+    maxArgs: 0,
+    flags: [
+      { name: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+      filterFlag,
+      formatFlag('containers'),
+      { name: 'last', short: 'n', type: 'string', placeholder: 'int', default: '-1', description: 'Show n last created containers (includes all states)' },
+      { name: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
+      { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
+      { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
+    ],
+    load: async () => (await containers()).ps,
+  },
+  {
+    path: ['container', 'logs'],
+    aliases: [['logs']],
+    usage: '[OPTIONS] CONTAINER',
+    description: 'Fetch the logs of a container',
+    minArgs: 1,
+    maxArgs: 1,
+    flags: [
+      { name: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
+      { name: 'since', type: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+      { name: 'tail', short: 'n', type: 'string', default: 'all', description: 'Number of lines to show from the end of the logs' },
+      { name: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
+      { name: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    ],
+    load: async () => (await containers()).logs,
+  },
+  {
+    path: ['container', 'wait'],
+    aliases: [['wait']],
+    usage: 'CONTAINER [CONTAINER...]',
+    description: 'Block until one or more containers stop, then print their exit codes',
+    minArgs: 1,
+    flags: [],
+    load: async () => (await containers()).wait,
+  },
+  {
+    path: ['container', 'inspect'],
+    aliases: [],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Display detailed information on one or more containers',
+    minArgs: 1,
+    flags: [
+      { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
+      { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
+    ],
+    load: async () => (await containers()).inspectContainers,
+  },
+  {
     path: ['version'],
     aliases: [],
     usage: '[OPTIONS]',
@@ -229,6 +398,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'socket', type: 'string', description: 'Unix socket to listen on (default "/run/berth/berth.sock")' },
       { name: 'host', short: 'H', type: 'string', description: 'Daemon socket to listen on (unix://PATH)' },
       { name: 'insecure-registry', type: 'strings', description: 'Registries reached over plain HTTP' },
+      { name: 'cgroup-parent', type: 'string', description: 'Parent cgroup for all containers (default /berth)' },
       { name: 'log-level', short: 'l', type: 'string', default: 'info', description: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
     ],
     load: async () => (await import('./commands/daemon.js')).daemon,
@@ -237,6 +407,7 @@ export const COMMANDS: CommandDef[] = [
 
 /** Management groups shown in help: berth image ..., berth system ... */
 export const GROUPS: Record<string, string> = {
+  container: 'Manage containers',
   image: 'Manage images',
   system: 'Manage berth',
 };

@@ -90,7 +90,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     def = found.def;
     invoked = words.slice(0, found.used).join(' ');
-    const parsed = parseArgs(def.flags, words.slice(found.used));
+    const parsed = parseArgs(def.flags, words.slice(found.used), { stopAtPositional: def.stopAtFirstArg });
+    if (def.stopAtFirstArg) parsed.args = parsed.rest;
     if (parsed.help || globals.help) {
       stdout.write(commandHelp(def, invoked));
       return 0;

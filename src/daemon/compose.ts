@@ -7,6 +7,7 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
+import { createContainerService } from '../container/index.js';
 import type { Logger, LogLevel } from '../util/index.js';
 import type { ApiServices } from './server.js';
 import { createSystemInfo } from './sysinfo.js';
@@ -21,6 +22,8 @@ export interface DaemonConfig {
   /** Registries reached over plain HTTP: host[:port] names or CIDRs. */
   insecureRegistries: string[];
   logLevel: LogLevel;
+  /** Parent cgroup of every container; default /berth. */
+  cgroupParent?: string;
 }
 
 export interface Daemon extends ApiServices {
@@ -49,8 +52,22 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     const snapshots = await OverlaySnapshotter.open(join(cfg.root, 'overlay'), db);
     const registry = createRegistryClient({ insecureRegistries: cfg.insecureRegistries, userAgent: `berth/${BERTH_VERSION}` });
     const images = await createImageService({ db, content, snapshots, registry, log: log.child({ module: 'image' }), root: cfg.root });
+    const containers = createContainerService({
+      db,
+      root: cfg.root,
+      images,
+      snapshots,
+      log: log.child({ module: 'container' }),
+      ...(cfg.cgroupParent ? { cgroupParent: cfg.cgroupParent } : {}),
+    });
+    // closed before the database (cleanups run in reverse); containers keep running under conmon
+    cleanups.push(() => containers.close());
+    images.setImageUsers(async (imageId) =>
+      (await containers.list({ all: true })).filter((c) => c.ImageID === imageId).map((c) => ({ id: c.Id, running: c.State === 'running' || c.State === 'paused' || c.State === 'restarting' })),
+    );
+    await containers.restore();
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images });
-    return { images, registry, system, close };
+    return { images, containers, registry, system, close };
   } catch (err) {
     await close();
     throw err;

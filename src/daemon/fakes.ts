@@ -1,5 +1,6 @@
 // In-memory stand-ins for the image service and registry client, for tests of
 // the HTTP layer (and of real clients against it). Not used by the daemon.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.js';
 import type {
@@ -14,6 +15,16 @@ import type {
   PullOptions,
 } from '../image/types.js';
 import type { AuthConfig, RegistryClient } from '../registry/types.js';
+import type {
+  ContainerService,
+  ContainerStatus,
+  ContainerSummary,
+  CreateRequest,
+  LogEntry,
+  LogsOptions,
+  WaitCondition,
+  WaitResult,
+} from '../container/types.js';
 import { join } from 'node:path';
 import { nullLogger, type Logger } from '../util/index.js';
 import { createApiServer } from './server.js';
@@ -190,8 +201,304 @@ export async function serveFakes(dir: string, log: Logger = nullLogger) {
   const images = new FakeImageService();
   const registry = new FakeRegistry();
   const system = createSystemInfo({ root: dir, insecureRegistries: ['localhost:5000', '10.0.0.0/8'], images });
-  const api = createApiServer({ images, registry, system }, log);
+  const containers = new FakeContainerService(images);
+  const api = createApiServer({ images, containers, registry, system }, log);
   const socket = join(dir, 'run', 'berth.sock');
   await api.listen(socket);
-  return { api, socket, images, registry };
+  return { api, socket, images, registry, containers };
+}
+
+// ---------------------------------------------------------------- containers
+
+interface FakeContainer {
+  id: string;
+  name: string;
+  req: CreateRequest;
+  created: number;
+  status: ContainerStatus;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  logs: LogEntry[];
+  /** Resolved on every exit, then replaced. */
+  exited: Deferred<void>;
+  removed: Deferred<void>;
+  /** Wakes followers when a line is written or the container stops. */
+  changed: Deferred<void>;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+/** RFC 3339 with nanoseconds; a counter keeps lines written in the same millisecond distinct and ordered. */
+let nanoTick = 0;
+function nowNano(): string {
+  const ms = Date.now();
+  nanoTick = (nanoTick + 1) % 1_000_000;
+  const base = new Date(ms).toISOString().slice(0, 19);
+  return `${base}.${String(ms % 1000).padStart(3, '0')}${String(nanoTick).padStart(6, '0')}Z`;
+}
+
+/**
+ * A scripted ContainerService: "running" a container interprets its command.
+ * `echo WORDS` prints; `sh -c 'A; B'` runs steps: `echo X` (>&2 for stderr),
+ * `exit N`, `sleep N` (keeps running until stopped or killed). A command
+ * named `nosuchcmd` fails to start like a missing executable.
+ */
+export class FakeContainerService implements ContainerService {
+  containers: FakeContainer[] = [];
+  calls: { method: string; args: unknown[] }[] = [];
+  #seq = 0;
+
+  constructor(private readonly images: Pick<ImageService, 'inspect'>) {}
+
+  #find(idOrName: string): FakeContainer {
+    const key = idOrName.replace(/^\//, '');
+    const c =
+      this.containers.find((x) => x.id === key || x.name === key) ??
+      (key.length >= 1 ? this.containers.filter((x) => x.id.startsWith(key)) : []).at(0);
+    if (!c) throw new BerthError('not_found', `No such container: ${idOrName}`);
+    return c;
+  }
+
+  async create(req: CreateRequest, opts: { name?: string; platform?: string } = {}) {
+    this.calls.push({ method: 'create', args: [req, opts] });
+    await this.images.inspect(req.Image); // not_found: "No such image: x"
+    if (opts.name && this.containers.some((c) => c.name === opts.name)) {
+      throw new BerthError('conflict', `Conflict. The container name "/${opts.name}" is already in use by container "${this.containers.find((c) => c.name === opts.name)?.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    this.#seq++;
+    const id = createHash('sha256').update(`fake-container-${this.#seq}-${Date.now()}`).digest('hex');
+    this.containers.push({
+      id,
+      name: opts.name ?? `fake_container_${this.#seq}`,
+      req,
+      created: Math.floor(Date.now() / 1000),
+      status: 'created',
+      exitCode: 0,
+      startedAt: ZERO_TIME,
+      finishedAt: ZERO_TIME,
+      logs: [],
+      exited: deferred(),
+      removed: deferred(),
+      changed: deferred(),
+    });
+    return { Id: id, Warnings: [] };
+  }
+
+  #write(c: FakeContainer, stream: 'stdout' | 'stderr', text: string): void {
+    c.logs.push({ stream, time: nowNano(), line: Buffer.from(text) });
+    this.#wake(c);
+  }
+
+  #wake(c: FakeContainer): void {
+    const old = c.changed;
+    c.changed = deferred();
+    old.resolve();
+  }
+
+  #exit(c: FakeContainer, code: number): void {
+    if (c.status !== 'running') return;
+    c.status = 'exited';
+    c.exitCode = code;
+    c.finishedAt = new Date().toISOString();
+    const old = c.exited;
+    c.exited = deferred();
+    this.#wake(c);
+    old.resolve();
+    if (c.req.HostConfig?.AutoRemove) this.#drop(c);
+  }
+
+  #drop(c: FakeContainer): void {
+    this.containers = this.containers.filter((x) => x !== c);
+    c.removed.resolve();
+  }
+
+  #command(c: FakeContainer): string[] {
+    return [...(c.req.Entrypoint ?? []), ...(c.req.Cmd ?? ['sh'])];
+  }
+
+  async start(idOrName: string): Promise<void> {
+    this.calls.push({ method: 'start', args: [idOrName] });
+    const c = this.#find(idOrName);
+    if (c.status === 'running') throw new BerthError('not_modified', 'container already started');
+    const cmd = this.#command(c);
+    if (cmd[0] === 'nosuchcmd') {
+      // dockerd removes an AutoRemove container whose start failed; `docker run --rm` waits for that.
+      if (c.req.HostConfig?.AutoRemove) this.#drop(c);
+      throw new BerthError(
+        'not_found',
+        'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuchcmd": executable file not found in $PATH: unknown',
+      );
+    }
+    c.status = 'running';
+    c.startedAt = new Date().toISOString();
+    const steps: string[] =
+      cmd[0] === 'sh' && cmd[1] === '-c' ? (cmd[2] ?? '').split(';').map((s) => s.trim()) : cmd[0] === 'echo' ? [cmd.join(' ')] : [];
+    // The "process" runs after start returns, as a real one would.
+    setImmediate(() => {
+      for (const step of steps) {
+        if (c.status !== 'running') return;
+        const echo = /^echo\s*(.*?)(\s*>&2)?$/.exec(step);
+        if (echo) this.#write(c, echo[2] ? 'stderr' : 'stdout', `${(echo[1] ?? '').replace(/^'(.*)'$/, '$1')}\n`);
+        else if (/^exit\s+\d+$/.test(step)) return this.#exit(c, Number(step.split(/\s+/)[1]));
+        else if (/^sleep\b/.test(step)) return; // runs until stop/kill
+      }
+      this.#exit(c, 0);
+    });
+  }
+
+  async stop(idOrName: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    this.calls.push({ method: 'stop', args: [idOrName, opts] });
+    const c = this.#find(idOrName);
+    if (c.status !== 'running') throw new BerthError('not_modified', 'container already stopped');
+    this.#exit(c, 143);
+  }
+
+  async restart(idOrName: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    this.calls.push({ method: 'restart', args: [idOrName, opts] });
+    const c = this.#find(idOrName);
+    this.#exit(c, 143);
+    await this.start(idOrName);
+  }
+
+  async kill(idOrName: string, signal?: string): Promise<void> {
+    this.calls.push({ method: 'kill', args: [idOrName, signal] });
+    const c = this.#find(idOrName);
+    if (c.status !== 'running') throw new BerthError('conflict', `cannot kill container: ${idOrName}: container ${c.id} is not running`);
+    this.#exit(c, 137);
+  }
+
+  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    this.calls.push({ method: 'remove', args: [idOrName, opts] });
+    const c = this.#find(idOrName);
+    if (c.status === 'running') {
+      if (!opts.force) {
+        throw new BerthError('conflict', `cannot remove container "${idOrName}": container is running: stop the container before removing or force remove`);
+      }
+      c.req = { ...c.req, HostConfig: { ...c.req.HostConfig, AutoRemove: false } };
+      this.#exit(c, 137);
+    }
+    this.#drop(c);
+  }
+
+  async wait(idOrName: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<WaitResult> {
+    this.calls.push({ method: 'wait', args: [idOrName, condition] });
+    const c = this.#find(idOrName);
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal?.aborted) reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    if (condition === 'removed') await Promise.race([c.removed.promise, aborted]);
+    else if (condition === 'next-exit' || c.status === 'running') await Promise.race([c.exited.promise, aborted]);
+    return { StatusCode: c.exitCode };
+  }
+
+  #statusText(c: FakeContainer): string {
+    if (c.status === 'running') return 'Up Less than a second';
+    if (c.status === 'exited') return `Exited (${c.exitCode}) Less than a second ago`;
+    return 'Created';
+  }
+
+  async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
+    this.calls.push({ method: 'list', args: [opts] });
+    let list = [...this.containers].reverse().filter((c) => opts.all || c.status === 'running');
+    const names = opts.filters?.name;
+    if (names) list = list.filter((c) => names.some((n) => c.name.includes(n)));
+    const statuses = opts.filters?.status;
+    if (statuses) list = list.filter((c) => statuses.includes(c.status));
+    if (opts.limit) list = list.slice(0, opts.limit);
+    return list.map((c) => ({
+      Id: c.id,
+      Names: [`/${c.name}`],
+      Image: c.req.Image,
+      ImageID: `sha256:${hex('a')}`,
+      Command: this.#command(c).join(' '),
+      Created: c.created,
+      Ports: [],
+      Labels: c.req.Labels ?? {},
+      State: c.status,
+      Status: this.#statusText(c),
+      HostConfig: { NetworkMode: c.req.HostConfig?.NetworkMode || 'bridge' },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+      ...(opts.size ? { SizeRw: 12, SizeRootFs: 4_261_586 } : {}),
+    }));
+  }
+
+  async inspect(idOrName: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
+    const c = this.#find(idOrName);
+    const [path, ...args] = this.#command(c);
+    return {
+      Id: c.id,
+      Created: new Date(c.created * 1000).toISOString(),
+      Path: path,
+      Args: args,
+      State: {
+        Status: c.status,
+        Running: c.status === 'running',
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: c.status === 'running' ? 4242 : 0,
+        ExitCode: c.exitCode,
+        Error: '',
+        StartedAt: c.startedAt,
+        FinishedAt: c.finishedAt,
+      },
+      Image: `sha256:${hex('a')}`,
+      Name: `/${c.name}`,
+      RestartCount: 0,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      HostConfig: { NetworkMode: 'bridge', ...c.req.HostConfig },
+      Config: { Image: c.req.Image, Cmd: c.req.Cmd ?? null, Entrypoint: c.req.Entrypoint ?? null, Env: c.req.Env ?? [], Tty: c.req.Tty === true, Labels: c.req.Labels ?? {} },
+      Mounts: [],
+      NetworkSettings: { Networks: {} },
+      ...(opts.size ? { SizeRw: 12, SizeRootFs: 4_261_586 } : {}),
+    };
+  }
+
+  async *logs(idOrName: string, opts: LogsOptions = {}): AsyncIterable<LogEntry> {
+    this.calls.push({ method: 'logs', args: [idOrName, { ...opts, signal: undefined }] });
+    const c = this.#find(idOrName);
+    const want = (e: LogEntry) => {
+      if (e.stream === 'stdout' ? !opts.stdout : !opts.stderr) return false;
+      const t = Date.parse(e.time) / 1000;
+      if (opts.since !== undefined && t < Math.floor(opts.since * 1000) / 1000) return false;
+      if (opts.until !== undefined && t > opts.until) return false;
+      return true;
+    };
+    let backlog = c.logs.filter(want);
+    if (opts.tail !== undefined) backlog = opts.tail === 0 ? [] : backlog.slice(-opts.tail);
+    let sent = c.logs.length;
+    yield* backlog;
+    // A follow of a container that has not run yet lasts through its first run (attach before
+    // start relies on it); of a running one, until it stops; of a stopped one, not at all.
+    while (opts.follow && (c.status === 'running' || c.status === 'created') && !opts.signal?.aborted) {
+      const aborted = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([c.changed.promise, aborted]);
+      const fresh = c.logs.slice(sent).filter(want);
+      sent = c.logs.length;
+      yield* fresh;
+    }
+  }
+
+  imageInUse(imageId: string): boolean {
+    return this.containers.some((c) => c.req.Image === imageId);
+  }
+
+  async restore(): Promise<void> {}
+
+  async close(): Promise<void> {}
 }

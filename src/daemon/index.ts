@@ -10,6 +10,8 @@ export { composeDaemon } from './compose.js';
 export { createApiServer, buildRouter, type ApiServer, type ApiServices } from './server.js';
 export { createSystemInfo, type SystemInfoSource } from './sysinfo.js';
 export { STATUS_OF, statusOf, writeError } from './errors.js';
+export { containerRoutes, attachOutput } from './routes/containers.js';
+export { muxFrame, demux, encodeEntry, MULTIPLEXED_STREAM, RAW_STREAM, type StreamId } from './stream-mux.js';
 export { API_VERSION, MIN_API_VERSION, BERTH_VERSION } from './apiversion.js';
 
 /** In-flight requests get this long to finish on shutdown. */

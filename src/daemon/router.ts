@@ -3,6 +3,7 @@
 // (image names contain slashes and colons: /images/localhost:5000/ns/app:1/json).
 // Routes are tried in registration order, so register specific ones first.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -13,6 +14,13 @@ export interface RequestContext {
   query: URLSearchParams;
   /** Aborted when the client goes away before the response is complete. */
   signal: AbortSignal;
+  /**
+   * Set when the client asked to upgrade the connection (`Connection: Upgrade`,
+   * `Upgrade: tcp`, as docker's attach does): writes dockerd's
+   * `101 UPGRADED` with `contentType` and hands over the raw socket. Errors
+   * thrown before calling it are still ordinary HTTP replies.
+   */
+  hijack?: (contentType: string) => Duplex;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;

@@ -8,7 +8,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempRoot } from '../testing/index.js';
 import { nullLogger } from '../util/index.js';
-import { serveFakes, FakeImageService, FakeRegistry } from './fakes.js';
+import { serveFakes, FakeContainerService, FakeImageService, FakeRegistry } from './fakes.js';
 import { createApiServer } from './server.js';
 import { createSystemInfo } from './sysinfo.js';
 import { lines, request } from './testclient.js';
@@ -68,7 +68,7 @@ test('unknown routes and wrong methods are 404 page not found', async (t) => {
   const { call } = await start(t);
   for (const [method, path] of [
     ['GET', '/nope'],
-    ['GET', '/v1.50/containers/json'],
+    ['GET', '/v1.50/containers/abc/nope'],
     ['PUT', '/v1.50/images/json'],
     ['POST', '/version'],
     ['GET', '/v9.99/nothing'],
@@ -288,7 +288,12 @@ test('listen removes a stale socket, refuses a live one and a non-socket; close 
   const dir = await tempRoot(t, 'berth-daemon-');
   const services = () => {
     const images = new FakeImageService();
-    return { images, registry: new FakeRegistry(), system: createSystemInfo({ root: dir, insecureRegistries: [], images }) };
+    return {
+      images,
+      containers: new FakeContainerService(images),
+      registry: new FakeRegistry(),
+      system: createSystemInfo({ root: dir, insecureRegistries: [], images }),
+    };
   };
   const socket = join(dir, 'stale.sock');
   // A socket file nobody listens on, as a killed daemon leaves it: a child binds it and is SIGKILLed.

@@ -1,22 +1,26 @@
 // The Engine API HTTP server on a unix socket. Building (createApiServer) is
 // separate from listening (listen), so tests serve fake services the same way.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createConnection } from 'node:net';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BerthError } from '../errors/index.js';
+import type { ContainerService } from '../container/types.js';
 import type { ImageService } from '../image/types.js';
 import type { RegistryClient } from '../registry/types.js';
 import type { Logger } from '../util/index.js';
 import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
 import { statusOf, writeError } from './errors.js';
 import { Router } from './router.js';
+import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import type { SystemInfoSource } from './sysinfo.js';
 
 export interface ApiServices {
   images: ImageService;
+  containers: ContainerService;
   registry: Pick<RegistryClient, 'login'>;
   system: SystemInfoSource;
 }
@@ -35,16 +39,22 @@ export function buildRouter(services: ApiServices): Router {
   const router = new Router();
   systemRoutes(router, services);
   imageRoutes(router, services.images);
+  containerRoutes(router, services.containers);
   return router;
 }
 
 export function createApiServer(services: ApiServices, log: Logger): ApiServer {
   const router = buildRouter(services);
   const inflight = new Set<ServerResponse>();
+  /** Connections taken over by attach: node no longer tracks them, so close() must. */
+  const hijacked = new Set<Duplex>();
+  const settled = () => {
+    if (inflight.size === 0 && hijacked.size === 0) drained?.();
+  };
   let drained: (() => void) | undefined;
   let socketPath: string | undefined;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, hijack?: (contentType: string) => Duplex) => {
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
@@ -66,7 +76,8 @@ export function createApiServer(services: ApiServices, log: Logger): ApiServer {
       // dockerd answers unknown paths and known paths with another method alike.
       if (!match) throw new BerthError('not_found', 'page not found');
       const apiVersion = negotiateVersion(versioned?.[1]);
-      await match.handler({ req, res, apiVersion, params: match.params, query: url.searchParams, signal: abort.signal });
+      const ctx = { req, res, apiVersion, params: match.params, query: url.searchParams, signal: abort.signal };
+      await match.handler(hijack ? { ...ctx, hijack } : ctx);
     } catch (err) {
       const status = statusOf(err);
       if (status >= 500) log.error('request failed', { method: req.method, url: req.url, err });
@@ -81,9 +92,53 @@ export function createApiServer(services: ApiServices, log: Logger): ApiServer {
     res.on('close', () => {
       inflight.delete(res);
       log.debug('request', { method: req.method, url: req.url, status: res.statusCode });
-      if (inflight.size === 0) drained?.();
+      settled();
     });
     void handle(req, res);
+  });
+
+  // An upgrade request (attach) arrives here instead of 'request'. Until the handler hijacks
+  // the socket, a ServerResponse bound to it carries errors as ordinary HTTP replies.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    if (head.length > 0) socket.unshift(head);
+    inflight.add(res);
+    const untrack = () => {
+      inflight.delete(res);
+      settled();
+    };
+    res.on('close', untrack);
+    let taken = false;
+    // A plain (error) reply on an upgrade request ends the connection, as nothing else can follow it.
+    res.on('finish', () => {
+      if (!taken) socket.end();
+    });
+    socket.on('error', () => socket.destroy());
+    const hijack = (contentType: string): Duplex => {
+      taken = true;
+      res.detachSocket(socket);
+      untrack();
+      hijacked.add(socket);
+      socket.on('close', () => {
+        hijacked.delete(socket);
+        settled();
+      });
+      const headers = [
+        'HTTP/1.1 101 UPGRADED',
+        `Content-Type: ${contentType}`,
+        'Connection: Upgrade',
+        'Upgrade: tcp',
+        `Api-Version: ${API_VERSION}`,
+        'Docker-Experimental: false',
+        'Ostype: linux',
+        `Server: berth/${BERTH_VERSION} (linux)`,
+      ];
+      socket.write(headers.join('\r\n') + '\r\n\r\n');
+      return socket;
+    };
+    void handle(req, res, hijack);
   });
 
   return {
@@ -105,7 +160,7 @@ export function createApiServer(services: ApiServices, log: Logger): ApiServer {
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (inflight.size > 0) {
+      if (inflight.size > 0 || hijacked.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
           drained = () => {
@@ -115,6 +170,7 @@ export function createApiServer(services: ApiServices, log: Logger): ApiServer {
         });
       }
       server.closeAllConnections();
+      for (const socket of hijacked) socket.destroy();
       await closed;
       if (socketPath) await rm(socketPath, { force: true });
     },

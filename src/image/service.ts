@@ -79,6 +79,7 @@ export class ImageStore implements ImageService {
   /** chain IDs and blobs that in-progress operations hold; GC leaves them alone */
   readonly #leases = new Map<string, number>();
   #gcRunning: Promise<unknown> = Promise.resolve();
+  #usedBy?: (imageId: Digest) => Promise<{ id: string; running: boolean }[]>;
 
   constructor(deps: ImageServiceDeps) {
     this.#deps = deps;
@@ -99,6 +100,14 @@ export class ImageStore implements ImageService {
         blobSize: job.desc.size,
         tarSize: result.tarSize,
       });
+  }
+
+  /**
+   * Tell the image service which containers use an image (set once the container
+   * service exists; it depends on images, so this cannot be a constructor argument).
+   */
+  setImageUsers(fn: (imageId: Digest) => Promise<{ id: string; running: boolean }[]>): void {
+    this.#usedBy = fn;
   }
 
   get deps(): ImageServiceDeps {
@@ -478,6 +487,21 @@ export class ImageStore implements ImageService {
     const out: DeleteItem[] = [];
     const tags = this.records.tagsOf(r.id);
     const manifests = this.records.manifestsOf(r.id);
+    const names = tags.length + manifests.length;
+    // Containers pin their image, as in dockerd: removing its last name (or the image itself)
+    // is refused while a container uses it; -f then only untags an image of stopped containers.
+    const users = (await this.#usedBy?.(r.id)) ?? [];
+    const running = users.find((u) => u.running);
+    const lastName = !r.byId && names <= 1;
+    if (running && (r.byId || lastName))
+      throw conflict(`conflict: unable to ${r.byId ? `delete ${shortId(r.id)}` : `remove repository reference "${nameOrId}"`} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+    const stopped = users[0];
+    if (stopped && (r.byId || lastName) && !opts.force)
+      throw conflict(
+        r.byId
+          ? `conflict: unable to delete ${shortId(r.id)} (must be forced) - image is being used by stopped container ${shortId(stopped.id)}`
+          : `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${shortId(stopped.id)} is using its referenced image ${shortId(r.id)}`,
+      );
     if (!r.byId) {
       // Untag the name it was found by (and its repo digests when it was the repo's last tag).
       this.records.transaction(() => {
@@ -511,6 +535,7 @@ export class ImageStore implements ImageService {
         for (const repo of repos) this.records.deleteManifestsOfRepo(r.id, repo);
       });
     }
+    if (users.length) return out; // forced: untagged, but the image stays for its containers
     out.push(...(await this.#deleteImage(r.id, !opts.noprune)));
     return out;
   }
@@ -542,6 +567,7 @@ export class ImageStore implements ImageService {
     const before = this.#layersSize();
     const deleted: DeleteItem[] = [];
     for (const img of candidates) {
+      if (((await this.#usedBy?.(img.Id as Digest)) ?? []).length) continue; // containers keep their images
       if (!this.records.getImage(img.Id as Digest)) continue;
       for (const t of this.records.tagsOf(img.Id as Digest)) deleted.push({ Untagged: familiarOfFull(t) });
       for (const m of this.records.manifestsOf(img.Id as Digest)) deleted.push({ Untagged: `${familiarName(parseReference(m.repo))}@${m.digest}` });

@@ -47,7 +47,8 @@ function describe(root: string): Record<string, unknown> {
         uid: st.uid,
         gid: st.gid,
         rdev: st.rdev,
-        mtime: Math.floor(st.mtimeMs / 1000),
+        // a whiteout is made by mknod at unpack time; its mtime is not part of the layer
+        mtime: st.isCharacterDevice() && st.rdev === 0 ? undefined : Math.floor(st.mtimeMs / 1000),
         link: st.isSymbolicLink() ? readlinkSync(abs) : undefined,
         content: st.isFile() ? createHash('sha256').update(readFileSync(abs)).digest('hex') : undefined,
         hardlinkOf: first,

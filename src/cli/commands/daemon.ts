@@ -11,6 +11,8 @@ export interface DaemonConfig {
   socket: string;
   insecureRegistries: string[];
   logLevel: Level;
+  /** Parent cgroup of containers (dockerd's --cgroup-parent); default /berth. */
+  cgroupParent?: string;
 }
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -27,7 +29,13 @@ export function daemonConfig(flags: Record<string, unknown>, globalLogLevel = 'i
   if (level === 'warning') level = 'warn';
   if (!(LEVELS as readonly string[]).includes(level)) throw new CliError(`unable to parse logging level: ${level}`, 125);
   const insecure = Array.isArray(flags['insecure-registry']) ? (flags['insecure-registry'] as string[]) : [];
-  return { root: get('root') || '/var/lib/berth', socket, insecureRegistries: insecure, logLevel: level as Level };
+  const cfg: DaemonConfig = { root: get('root') || '/var/lib/berth', socket, insecureRegistries: insecure, logLevel: level as Level };
+  const cgroupParent = get('cgroup-parent');
+  if (cgroupParent) {
+    if (!cgroupParent.startsWith('/')) throw new CliError(`--cgroup-parent must be an absolute cgroup path: ${cgroupParent}`, 125);
+    cfg.cgroupParent = cgroupParent;
+  }
+  return cfg;
 }
 
 export const daemon: Handler = async (ctx, { flags }) => {

@@ -181,7 +181,7 @@ export const listImages: Handler = async (ctx, { flags, args }) => {
 
 // ---------------------------------------------------------------- pull
 
-async function registryAuthHeader(ctx: CommandContext, domain: string): Promise<Record<string, string>> {
+export async function registryAuthHeader(ctx: CommandContext, domain: string): Promise<Record<string, string>> {
   const creds = credentialsFor(await loadConfig(ctx.configDir), domain);
   return creds ? { 'X-Registry-Auth': encodeAuthHeader(creds) } : {};
 }

@@ -1,0 +1,153 @@
+// Container records in SQLite: one row per container. The merged config and
+// the host config are JSON (written once at create); the state is a JSON
+// column too, replaced whole by single-row UPDATEs, so every state change is
+// atomic.
+import type { Db } from '../db/index.js';
+import { migrate } from '../db/index.js';
+import type { ContainerStatus, CreateRequest, HostConfig } from './types.js';
+
+/** The container's Config as docker's inspect shows it (image config merged with the request). */
+export type ContainerConfig = Omit<CreateRequest, 'HostConfig' | 'NetworkingConfig'> & { Image: string };
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  exitCode: number;
+  error: string;
+  startedAt: string;
+  finishedAt: string;
+  oomKilled: boolean;
+  restartCount: number;
+  /** stopped by `stop`/`kill`: unless-stopped and the running restart loop leave it alone */
+  manuallyStopped: boolean;
+  /** the monitor (conmon) of the current run */
+  conmonPid: number;
+}
+
+export interface ContainerRecord {
+  id: string;
+  /** "/name" */
+  name: string;
+  /** the image as given to create */
+  image: string;
+  imageId: string;
+  created: string;
+  path: string;
+  args: string[];
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+}
+
+export function initialState(): ContainerState {
+  return {
+    status: 'created',
+    pid: 0,
+    exitCode: 0,
+    error: '',
+    startedAt: ZERO_TIME,
+    finishedAt: ZERO_TIME,
+    oomKilled: false,
+    restartCount: 0,
+    manuallyStopped: false,
+    conmonPid: 0,
+  };
+}
+
+interface Row {
+  id: string;
+  name: string;
+  image: string;
+  image_id: string;
+  created: string;
+  path: string;
+  args: string;
+  config: string;
+  host_config: string;
+  state: string;
+}
+
+function fromRow(r: Row): ContainerRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    image: r.image,
+    imageId: r.image_id,
+    created: r.created,
+    path: r.path,
+    args: JSON.parse(r.args) as string[],
+    config: JSON.parse(r.config) as ContainerConfig,
+    hostConfig: JSON.parse(r.host_config) as HostConfig,
+    state: { ...initialState(), ...(JSON.parse(r.state) as Partial<ContainerState>) },
+  };
+}
+
+export class ContainerRecords {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+    migrate(db, 'containers', [
+      `CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        image TEXT NOT NULL,
+        image_id TEXT NOT NULL,
+        created TEXT NOT NULL,
+        path TEXT NOT NULL,
+        args TEXT NOT NULL,
+        config TEXT NOT NULL,
+        host_config TEXT NOT NULL,
+        state TEXT NOT NULL
+      )`,
+      'CREATE INDEX containers_image_id ON containers (image_id)',
+    ]);
+  }
+
+  /** false when the name is taken (the UNIQUE constraint decides, so two creates cannot both win). */
+  insert(rec: ContainerRecord): boolean {
+    try {
+      this.#db
+        .prepare(
+          'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state));
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test(String(err))) return false;
+      throw err;
+    }
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    const r = this.#db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  byName(name: string): ContainerRecord | undefined {
+    const r = this.#db.prepare('SELECT * FROM containers WHERE name = ?').get(name) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  idsByPrefix(prefix: string): string[] {
+    return (this.#db.prepare("SELECT id FROM containers WHERE id LIKE ? || '%'").all(prefix) as { id: string }[]).map((r) => r.id);
+  }
+
+  all(): ContainerRecord[] {
+    return (this.#db.prepare('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
+  }
+
+  setState(id: string, state: ContainerState): void {
+    this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+  }
+
+  delete(id: string): void {
+    this.#db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+
+  usesImage(imageId: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM containers WHERE image_id = ? LIMIT 1').get(imageId) !== undefined;
+  }
+}

@@ -1,0 +1,997 @@
+// The container service: records in SQLite, one directory per container
+// (<root>/containers/<id>: rootfs overlay mount point, diff/work, config.json,
+// hostname/hosts/resolv.conf, the k8s-file log, conmon's persist files), conmon
+// as each container's monitor, and a reconcile loop over the exit files conmon
+// writes to <root>/exits (fs.watch plus a periodic sweep), which records exits
+// and applies --rm and restart policies.
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, conflict, invalidArgument, isCode, messageOf, notFound } from '../errors/index.js';
+import type { Db } from '../db/index.js';
+import { chainIds, type ImageConfig } from '../image/index.js';
+import {
+  buildResources,
+  buildSpec,
+  cgroupsPathFor,
+  codeOfRuncMessage,
+  probeHost,
+  resolveUser,
+  Runc,
+  writeBundle,
+  type NamespaceSetting,
+  type SeccompSetting,
+  type SpecInput,
+} from '../runtime/index.js';
+import { mountAll, unmount, type Mount } from '../storage/index.js';
+import type { Digest, Logger } from '../util/index.js';
+import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts } from './config.js';
+import { K8sLogParser, type ParsedEntry } from './logs.js';
+import { alive, startConmon } from './monitor.js';
+import { normalizeName, randomName } from './names.js';
+import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState } from './records.js';
+import type {
+  ContainerService,
+  ContainerSummary,
+  CreateRequest,
+  HostConfig,
+  LogEntry,
+  LogsOptions,
+  WaitCondition,
+  WaitResult,
+} from './types.js';
+
+export interface ContainerServiceDeps {
+  db: Db;
+  /** the daemon root */
+  root: string;
+  images: { resolve(nameOrId: string): { id: string }; config(id: Digest): Promise<ImageConfig> };
+  snapshots: { mountsFor(chainId: Digest | null, upperDir: string, workDir: string): Mount[] };
+  log: Logger;
+  /** default /usr/sbin/runc */
+  runtimeBinary?: string;
+  /** default /usr/bin/conmon */
+  conmonBinary?: string;
+  /** cgroupfs parent of every container (default /berth); tests use a unique one */
+  cgroupParent?: string;
+  /** how often the reconcile loop sweeps the exit files besides watching them (ms, default 1000) */
+  sweepInterval?: number;
+}
+
+export type ContainerEvent = { action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy'; id: string; exitCode?: number; signal?: string };
+
+const DEFAULT_STOP_TIMEOUT = 10;
+const RESTART_BACKOFF_START = 100;
+const RESTART_BACKOFF_MAX = 60_000;
+const NETWORK_MODES = new Set(['bridge', 'host', 'none']);
+
+const nowIso = () => new Date().toISOString();
+
+export class ContainerStore implements ContainerService {
+  readonly records: ContainerRecords;
+  readonly runc: Runc;
+  readonly #deps: ContainerServiceDeps;
+  readonly #root: string;
+  readonly #exitDir: string;
+  readonly #cgroupParent: string;
+  /** per-container operation chain: start, exit handling and removal never interleave */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #exitWaiters = new Map<string, Set<(r: WaitResult) => void>>();
+  readonly #removeWaiters = new Map<string, Set<(r: WaitResult) => void>>();
+  readonly #restartTimers = new Map<string, NodeJS.Timeout>();
+  /** docker's restart manager backoff per container (in memory, like dockerd's) */
+  readonly #backoff = new Map<string, number>();
+  readonly #listeners = new Set<(e: ContainerEvent) => void>();
+  #watcher: FSWatcher | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(deps: ContainerServiceDeps) {
+    this.#deps = deps;
+    this.#root = deps.root;
+    this.#exitDir = join(deps.root, 'exits');
+    this.#cgroupParent = deps.cgroupParent ?? '/berth';
+    this.records = new ContainerRecords(deps.db);
+    this.runc = new Runc({ root: join(deps.root, 'runc'), logDir: join(deps.root, 'runc-log'), binary: deps.runtimeBinary ?? '/usr/sbin/runc' });
+  }
+
+  /** Subscribe to lifecycle events (docker's event actions); returns the unsubscribe. */
+  onEvent(fn: (e: ContainerEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emit(e: ContainerEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.#deps.log.warn('event listener failed', { err });
+      }
+    }
+  }
+
+  dirOf(id: string): string {
+    return join(this.#root, 'containers', id);
+  }
+
+  /** Start the reconcile loop (restore() calls it). */
+  async #startLoop(): Promise<void> {
+    if (this.#watcher || this.#closed) return;
+    await mkdir(this.#exitDir, { recursive: true, mode: 0o700 });
+    this.#watcher = watch(this.#exitDir, (_event, file) => {
+      if (file && /^[0-9a-f]{64}$/.test(file)) void this.#reconcile(file);
+    });
+    this.#watcher.on('error', (err) => this.#deps.log.warn('exit dir watch failed', { err }));
+    this.#sweeper = setInterval(() => void this.#sweep(), this.#deps.sweepInterval ?? 1000);
+    this.#sweeper.unref();
+  }
+
+  // ---- lookups --------------------------------------------------------------
+
+  #find(idOrName: string): ContainerRecord {
+    const s = idOrName.trim();
+    const byId = /^[0-9a-f]{64}$/.test(s) ? this.records.get(s) : undefined;
+    if (byId) return byId;
+    if (/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s)) {
+      const byName = this.records.byName(s.startsWith('/') ? s : `/${s}`);
+      if (byName) return byName;
+    }
+    if (/^[0-9a-f]+$/.test(s)) {
+      const ids = this.records.idsByPrefix(s);
+      if (ids.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${s}`);
+      const rec = ids[0] !== undefined ? this.records.get(ids[0]) : undefined;
+      if (rec) return rec;
+    }
+    throw notFound(`No such container: ${s}`);
+  }
+
+  #setState(id: string, patch: Partial<ContainerState>): ContainerState {
+    const rec = this.records.get(id);
+    if (!rec) throw notFound(`No such container: ${id}`);
+    const state = { ...rec.state, ...patch };
+    this.records.setState(id, state);
+    return state;
+  }
+
+  #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(id, tail);
+    void tail.then(() => {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id);
+    });
+    return run;
+  }
+
+  // ---- create -----------------------------------------------------------------
+
+  async create(req: CreateRequest, opts: { name?: string; platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+    if (!req.Image) throw invalidArgument('No image specified');
+    const image = this.#deps.images.resolve(req.Image);
+    const imageConfig = await this.#deps.images.config(image.id as Digest);
+    const hostConfig = this.#validateHostConfig(req.HostConfig ?? {});
+    const config = mergeConfig(req, imageConfig.config);
+    const { path, args } = entrypointAndArgs(config);
+    const warnings: string[] = [];
+    const id = randomBytes(32).toString('hex');
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+
+    const rec: ContainerRecord = {
+      id,
+      name: '',
+      image: req.Image,
+      imageId: image.id,
+      created: nowIso(),
+      path,
+      args,
+      config,
+      hostConfig,
+      state: initialState(),
+    };
+    if (opts.name) {
+      rec.name = normalizeName(opts.name);
+      if (!this.records.insert(rec)) {
+        const other = this.records.byName(rec.name);
+        throw conflict(
+          `Conflict. The container name "${rec.name}" is already in use by container "${other?.id ?? ''}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
+      }
+    } else {
+      for (let attempt = 0; ; attempt++) {
+        rec.name = `/${randomName(attempt)}`;
+        if (this.records.insert(rec)) break;
+        if (attempt > 20) throw new BerthError('internal', 'could not generate a unique container name');
+      }
+    }
+    await mkdir(this.dirOf(id), { recursive: true, mode: 0o710 });
+    // The log exists from create on (conmon appends to it), so an attach made before
+    // start holds it open and reads every line even if --rm removes the directory.
+    await writeFile(join(this.dirOf(id), 'container.log'), '', { flag: 'a', mode: 0o600 });
+    this.#emit({ action: 'create', id });
+    return { Id: id, Warnings: warnings };
+  }
+
+  #validateHostConfig(hc: HostConfig): HostConfig {
+    const out: HostConfig = { ...hc };
+    const mode = !hc.NetworkMode || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
+    if (!NETWORK_MODES.has(mode)) {
+      if (mode.startsWith('container:')) throw new BerthError('not_implemented', 'container network mode is not supported yet');
+      throw notFound(`network ${mode} not found`);
+    }
+    out.NetworkMode = mode;
+    const policy = hc.RestartPolicy?.Name ?? '';
+    if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(policy)) throw invalidArgument(`invalid restart policy '${policy}'`);
+    const max = hc.RestartPolicy?.MaximumRetryCount ?? 0;
+    if (max < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+    if (max > 0 && policy !== 'on-failure') throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+    out.RestartPolicy = { Name: policy === '' ? 'no' : policy, MaximumRetryCount: max };
+    // Resource rules (memory minimum, swap vs memory...) fail at create, as in docker.
+    // buildResources reads only `resources` and `privileged`; the host is not needed for these checks.
+    buildResources({ rootfs: '', args: ['x'], env: [], host: undefined as never, resources: resourcesOf(hc) });
+    userMounts(hc);
+    out.LogConfig = { Type: 'k8s-file', Config: {} };
+    return out;
+  }
+
+  // ---- start ------------------------------------------------------------------
+
+  async start(idOrName: string): Promise<void> {
+    await this.#startLoop();
+    const rec = this.#find(idOrName);
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      if (cur.state.status === 'running' || cur.state.status === 'paused') throw new BerthError('not_modified', 'container already started');
+      if (cur.state.status === 'removing') throw conflict(`cannot start container ${cur.id}: container is marked for removal`);
+      this.#cancelRestart(cur.id);
+      await this.#run(cur, { manual: true });
+    }).catch(async (err: unknown) => {
+      // --rm covers a container that could not start too (docker run --rm waits for the removal)
+      const cur = this.records.get(rec.id);
+      if (cur?.hostConfig.AutoRemove && cur.state.status === 'exited') {
+        await this.remove(rec.id, { force: true }).catch((e: unknown) => this.#deps.log.warn('auto-remove after a failed start failed', { id: rec.id, err: e }));
+      }
+      throw err;
+    });
+  }
+
+  /** Mount, spec, conmon + runc create, runc start. On failure the container is left exited with docker's code. */
+  async #run(rec: ContainerRecord, opts: { manual: boolean }): Promise<void> {
+    const id = rec.id;
+    const dir = this.dirOf(id);
+    try {
+      await this.#cleanRuntime(id);
+      const rootfs = await this.#mountRootfs(rec);
+      const input = await this.#specInput(rec, rootfs);
+      await writeBundle(dir, buildSpec(input));
+      const created = await startConmon({
+        binary: this.#deps.conmonBinary ?? '/usr/bin/conmon',
+        runtimeBinary: this.runc.binary,
+        runtimeRoot: this.runc.root,
+        id,
+        name: rec.name.slice(1),
+        bundle: dir,
+        exitDir: this.#exitDir,
+        logPath: join(dir, 'container.log'),
+        containerPidFile: join(dir, 'pidfile'),
+        conmonPidFile: join(dir, 'conmon.pid'),
+        runtimeLog: join(dir, 'runc-create.log'),
+        terminal: !!rec.config.Tty,
+        stdin: !!rec.config.OpenStdin,
+        leaveStdinOpen: !rec.config.StdinOnce,
+      });
+      try {
+        await this.runc.start(id);
+      } catch (err) {
+        await this.runc.delete(id, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      this.#setState(id, {
+        status: 'running',
+        pid: created.pid,
+        conmonPid: created.conmonPid,
+        exitCode: 0,
+        error: '',
+        oomKilled: false,
+        startedAt: nowIso(),
+        ...(opts.manual ? { manuallyStopped: false, restartCount: 0 } : {}),
+      });
+      this.#emit({ action: 'start', id });
+    } catch (err) {
+      const message = messageOf(err);
+      // docker: 127 when the executable is missing, 126 when it cannot be run, else 128.
+      const code = /executable file not found|no such file or directory/i.test(message) ? 127 : /permission denied/i.test(message) ? 126 : 128;
+      await this.#unmountRootfs(id);
+      if (this.records.get(id)) {
+        this.#setState(id, { status: 'exited', pid: 0, exitCode: code, error: message, finishedAt: nowIso() });
+      }
+      this.#notifyExit(id, { StatusCode: code, Error: { Message: message } });
+      const text = `failed to create task for container: ${message}: unknown`;
+      if (err instanceof BerthError) {
+        const kind = err.code === 'internal' ? codeOfRuncMessage(message) : err.code;
+        throw new BerthError(kind, kind === 'not_modified' ? message : text, { cause: err });
+      }
+      throw new BerthError('internal', text, { cause: err });
+    }
+  }
+
+  async #specInput(rec: ContainerRecord, rootfs: string): Promise<SpecInput> {
+    const hc = rec.hostConfig;
+    const cfg = rec.config;
+    const dir = this.dirOf(rec.id);
+    const hostNet = hc.NetworkMode === 'host';
+    const hostname = cfg.Hostname || rec.id.slice(0, 12);
+    await writeFile(join(dir, 'hostname'), `${hostname}\n`);
+    const hostHosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => '') : '';
+    await writeFile(join(dir, 'hosts'), hostNet ? hostHosts : hostsFile(hostname, hc.ExtraHosts ?? []));
+    const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    await writeFile(join(dir, 'resolv.conf'), resolvConf(hostResolv, { dns: hc.Dns ?? [], search: hc.DnsSearch ?? [], keepLoopback: hostNet }));
+
+    const user = await resolveUser(rootfs, cfg.User ?? '', hc.GroupAdd ?? []);
+    const env = [...(cfg.Env ?? [])];
+    const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
+    // dockerd's daemon-side environment: PATH, HOSTNAME, TERM for a tty, HOME from passwd.
+    if (!has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    if (!has('HOSTNAME')) env.push(`HOSTNAME=${hostname}`);
+    if (cfg.Tty && !has('TERM')) env.push('TERM=xterm');
+    if (!has('HOME')) env.push(`HOME=${user.home}`);
+
+    const { binds, tmpfs } = userMounts(hc);
+    for (const b of binds) await mkdir(b.source, { recursive: true }).catch(() => undefined);
+    const etc = (name: string, destination: string) => ({ source: join(dir, name), destination, recursive: false });
+    const taken = new Set(binds.map((b) => b.destination));
+    for (const [name, dest] of [['hostname', '/etc/hostname'], ['hosts', '/etc/hosts'], ['resolv.conf', '/etc/resolv.conf']] as const) {
+      if (!taken.has(dest)) binds.push(etc(name, dest));
+    }
+
+    let seccomp: SeccompSetting = 'default';
+    let noNewPrivileges = false;
+    for (const opt of hc.SecurityOpt ?? []) {
+      const [key = '', value = ''] = opt.includes('=') ? opt.split(/=(.*)/s) : opt.split(/:(.*)/s);
+      if (key === 'no-new-privileges') noNewPrivileges = value === '' || value === 'true';
+      else if (key === 'seccomp') seccomp = value === 'unconfined' ? 'unconfined' : { profile: JSON.parse(value) as never };
+      else if (key === 'label' || key === 'apparmor') continue; // no LSM on these hosts
+      else throw invalidArgument(`invalid --security-opt: ${opt}`);
+    }
+    const network: NamespaceSetting = hostNet ? 'host' : 'private';
+    const input: SpecInput = {
+      rootfs,
+      args: [rec.path, ...rec.args],
+      env,
+      cwd: cfg.WorkingDir || '/',
+      user,
+      hostname,
+      terminal: !!cfg.Tty,
+      readonlyRootfs: !!hc.ReadonlyRootfs,
+      capAdd: hc.CapAdd ?? [],
+      capDrop: hc.CapDrop ?? [],
+      privileged: !!hc.Privileged,
+      noNewPrivileges,
+      seccomp,
+      tmpfs,
+      binds,
+      ulimits: (hc.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      resources: resourcesOf(hc),
+      cgroupsPath: cgroupsPathFor(rec.id, this.#cgroupParent),
+      namespaces: { network },
+      sysctls: hc.Sysctls ?? {},
+      oomScoreAdj: hc.OomScoreAdj ?? 0,
+      host: await probeHost(),
+    };
+    if (hc.ShmSize) input.shmSize = hc.ShmSize;
+    return input;
+  }
+
+  async #mountRootfs(rec: ContainerRecord): Promise<string> {
+    const dir = this.dirOf(rec.id);
+    const rootfs = join(dir, 'rootfs');
+    if (await isMountPoint(rootfs)) return rootfs;
+    const imageConfig = await this.#deps.images.config(rec.imageId as Digest);
+    const top = chainIds(imageConfig.rootfs.diff_ids).at(-1) ?? null;
+    for (const d of ['rootfs', 'diff', 'work']) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+    mountAll(this.#deps.snapshots.mountsFor(top, join(dir, 'diff'), join(dir, 'work')), rootfs);
+    return rootfs;
+  }
+
+  async #unmountRootfs(id: string): Promise<void> {
+    const rootfs = join(this.dirOf(id), 'rootfs');
+    if (!(await isMountPoint(rootfs))) return;
+    try {
+      unmount(rootfs);
+    } catch {
+      unmount(rootfs, { detach: true }); // still busy (a process holding a cwd there): detach
+    }
+  }
+
+  /** Whatever a previous run left in runc and the exit files. */
+  async #cleanRuntime(id: string): Promise<void> {
+    await this.runc.delete(id, { force: true }).catch(() => undefined);
+    const dir = this.dirOf(id);
+    await Promise.all([join(this.#exitDir, id), join(dir, 'exit'), join(dir, 'oom')].map((p) => rm(p, { force: true })));
+  }
+
+  // ---- exits and restart policies ------------------------------------------------
+
+  async #sweep(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const files = new Set(await readdir(this.#exitDir).catch(() => [] as string[]));
+      for (const rec of this.records.all()) {
+        if (files.has(rec.id)) await this.#reconcile(rec.id);
+        else if (rec.state.status === 'running' && rec.state.conmonPid && !alive(rec.state.conmonPid)) await this.#reconcile(rec.id);
+      }
+    } catch (err) {
+      this.#deps.log.warn('exit sweep failed', { err });
+    }
+  }
+
+  /** Level-triggered: compare what runc/conmon say with the record, and record an exit if there was one. */
+  #reconcile(id: string): Promise<void> {
+    return this.#locked(id, async () => {
+      if (this.#closed) return;
+      const rec = this.records.get(id);
+      if (!rec) return;
+      const exitFile = join(this.#exitDir, id);
+      const text = await readFile(exitFile, 'utf8').catch(() => undefined);
+      if (rec.state.status !== 'running' && rec.state.status !== 'paused') {
+        if (text !== undefined) await rm(exitFile, { force: true });
+        return;
+      }
+      let exitCode: number;
+      let error = '';
+      if (text !== undefined) {
+        if (!/^-?\d+$/.test(text.trim())) return; // still being written; the next event or sweep sees it
+        exitCode = Number(text.trim());
+      } else {
+        if (alive(rec.state.conmonPid)) return;
+        const st = await this.runc.state(id).catch(() => undefined);
+        if (st && st.status !== 'stopped') return; // monitor gone but container alive: leave it (nothing can report its exit)
+        exitCode = 255;
+        error = 'container monitor exited without recording the exit status';
+      }
+      await this.#recordExit(rec, exitCode, error);
+    });
+  }
+
+  async #recordExit(rec: ContainerRecord, exitCode: number, error: string): Promise<void> {
+    const id = rec.id;
+    const dir = this.dirOf(id);
+    const oomKilled = (await stat(join(dir, 'oom')).then(() => true, () => false)) || (await this.#cgroupOomKills(id)) > 0;
+    await this.runc.delete(id, { force: true }).catch((err: unknown) => {
+      if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
+    });
+    await Promise.all([join(this.#exitDir, id), join(dir, 'exit'), join(dir, 'oom')].map((p) => rm(p, { force: true })));
+    await this.#unmountRootfs(id);
+    const finishedAt = nowIso();
+    const restart = this.#shouldRestart(rec, exitCode, finishedAt);
+    this.#setState(id, { status: restart === undefined ? 'exited' : 'restarting', pid: 0, exitCode, error, oomKilled, finishedAt });
+    if (oomKilled) this.#emit({ action: 'oom', id });
+    this.#emit({ action: 'die', id, exitCode });
+    this.#notifyExit(id, { StatusCode: exitCode, Error: error ? { Message: error } : null });
+    if (restart !== undefined) this.#scheduleRestart(id, restart);
+    else if (rec.hostConfig.AutoRemove) void this.remove(id, { force: true }).catch((err: unknown) => this.#deps.log.warn('auto-remove failed', { id, err }));
+  }
+
+  /** The memory cgroup's oom_kill count (cgroup v1 memory.oom_control, v2 memory.events); read before runc delete removes it. */
+  async #cgroupOomKills(id: string): Promise<number> {
+    const path = cgroupsPathFor(id, this.#cgroupParent);
+    for (const file of [join('/sys/fs/cgroup/memory', path, 'memory.oom_control'), join('/sys/fs/cgroup', path, 'memory.events')]) {
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      const m = text && /^oom_kill (\d+)$/m.exec(text);
+      if (m) return Number(m[1]);
+    }
+    return 0;
+  }
+
+  /** docker's restart manager: the delay before the next start, or undefined for no restart. */
+  #shouldRestart(rec: ContainerRecord, exitCode: number, finishedAt: string): number | undefined {
+    if (rec.state.manuallyStopped || this.#closed) return undefined;
+    const policy = rec.hostConfig.RestartPolicy ?? {};
+    let restart = false;
+    if (policy.Name === 'always' || policy.Name === 'unless-stopped') restart = true;
+    else if (policy.Name === 'on-failure') {
+      const max = policy.MaximumRetryCount ?? 0;
+      restart = exitCode !== 0 && (max === 0 || rec.state.restartCount < max);
+    }
+    if (!restart) return undefined;
+    // Backoff: 100ms doubling up to a minute; reset when the run lasted 10s or more.
+    const ran = Date.parse(finishedAt) - Date.parse(rec.state.startedAt);
+    const prev = ran >= 10_000 ? 0 : (this.#backoff.get(rec.id) ?? 0);
+    const delay = Math.min(prev === 0 ? RESTART_BACKOFF_START : prev * 2, RESTART_BACKOFF_MAX);
+    this.#backoff.set(rec.id, delay);
+    return delay;
+  }
+
+  #scheduleRestart(id: string, delay: number): void {
+    this.#cancelRestart(id);
+    const timer = setTimeout(() => {
+      this.#restartTimers.delete(id);
+      void this.#locked(id, async () => {
+        const rec = this.records.get(id);
+        if (!rec || rec.state.status !== 'restarting' || this.#closed) return;
+        this.#setState(id, { restartCount: rec.state.restartCount + 1 });
+        this.#emit({ action: 'restart', id });
+        await this.#run({ ...rec, state: { ...rec.state, restartCount: rec.state.restartCount + 1 } }, { manual: false });
+      }).catch((err: unknown) => this.#deps.log.warn('restart failed', { id, err }));
+    }, delay);
+    this.#restartTimers.set(id, timer);
+  }
+
+  #cancelRestart(id: string): void {
+    const t = this.#restartTimers.get(id);
+    if (t) clearTimeout(t);
+    this.#restartTimers.delete(id);
+  }
+
+  #notifyExit(id: string, result: WaitResult): void {
+    const waiters = this.#exitWaiters.get(id);
+    this.#exitWaiters.delete(id);
+    for (const w of waiters ?? []) w(result);
+  }
+
+  #nextExit(id: string, signal?: AbortSignal): Promise<WaitResult> {
+    return waitOn(this.#exitWaiters, id, signal);
+  }
+
+  // ---- stop / kill / restart ------------------------------------------------------
+
+  async stop(idOrName: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const rec = this.#find(idOrName);
+    if (rec.state.status === 'restarting') {
+      this.#cancelRestart(rec.id);
+      this.#setState(rec.id, { status: 'exited', manuallyStopped: true });
+      this.#emit({ action: 'stop', id: rec.id });
+      return;
+    }
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new BerthError('not_modified', 'container already stopped');
+    this.#setState(rec.id, { manuallyStopped: true });
+    const signal = opts.signal || rec.config.StopSignal || 'SIGTERM';
+    const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
+    await this.#terminate(rec, signal, timeout);
+    this.#emit({ action: 'stop', id: rec.id });
+  }
+
+  /** Send `signal`; after `timeout` seconds (negative = forever) SIGKILL; resolve when the exit is recorded. */
+  async #terminate(rec: ContainerRecord, signal: string, timeout: number): Promise<void> {
+    const exited = this.#nextExit(rec.id);
+    const now = this.records.get(rec.id)?.state.status;
+    if (now !== 'running' && now !== 'paused') return; // its exit was recorded before we began waiting
+    if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
+    await this.#signal(rec.id, signalNumber(signal));
+    if (timeout !== 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = timeout < 0 ? new Promise<never>(() => undefined) : new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeout * 1000)));
+      const first = await Promise.race([exited, timedOut]);
+      clearTimeout(timer);
+      if (first !== 'timeout') return;
+    }
+    await this.#signal(rec.id, 9, true);
+    await exited;
+  }
+
+  async #signal(id: string, signal: number, all = false): Promise<void> {
+    try {
+      await this.runc.kill(id, signal, { all });
+    } catch (err) {
+      // Already gone: the exit file will tell.
+      if (!isCode(err, 'conflict') && !isCode(err, 'not_found')) throw err;
+    }
+    void this.#reconcile(id);
+  }
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const rec = this.#find(idOrName);
+    const n = signalNumber(signal);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
+    // Like dockerd: a kill with the stop signal or SIGKILL keeps restart policies from bringing it back.
+    if (n === 9 || n === signalNumber(rec.config.StopSignal || 'SIGTERM')) this.#setState(rec.id, { manuallyStopped: true });
+    await this.runc.kill(rec.id, n);
+    this.#emit({ action: 'kill', id: rec.id, signal: String(n) });
+  }
+
+  async restart(idOrName: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const rec = this.#find(idOrName);
+    try {
+      await this.stop(rec.id, opts);
+    } catch (err) {
+      if (!isCode(err, 'not_modified')) throw err;
+    }
+    await this.start(rec.id);
+    this.#emit({ action: 'restart', id: rec.id });
+  }
+
+  // ---- remove ---------------------------------------------------------------------
+
+  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.#find(idOrName);
+    const running = rec.state.status === 'running' || rec.state.status === 'paused';
+    if (running && !opts.force) {
+      throw conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+    }
+    this.#cancelRestart(rec.id);
+    if (rec.state.status === 'removing') throw conflict(`removal of container ${rec.id} is already in progress`);
+    if (running) {
+      this.#setState(rec.id, { manuallyStopped: true });
+      await this.#terminate(rec, 'SIGKILL', 0);
+    }
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) return;
+      this.#setState(rec.id, { status: 'removing' });
+      await this.runc.delete(rec.id, { force: true }).catch(() => undefined);
+      await this.#unmountRootfs(rec.id);
+      await rm(join(this.#exitDir, rec.id), { force: true });
+      await rm(this.dirOf(rec.id), { recursive: true, force: true });
+      this.records.delete(rec.id);
+      this.#backoff.delete(rec.id);
+      this.#emit({ action: 'destroy', id: rec.id });
+      const waiters = this.#removeWaiters.get(rec.id);
+      this.#removeWaiters.delete(rec.id);
+      for (const w of waiters ?? []) w({ StatusCode: cur.state.exitCode, Error: cur.state.error ? { Message: cur.state.error } : null });
+    });
+  }
+
+  // ---- wait -----------------------------------------------------------------------
+
+  async wait(idOrName: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<WaitResult> {
+    const rec = this.#find(idOrName);
+    const result = (s: ContainerState): WaitResult => ({ StatusCode: s.exitCode, Error: s.error ? { Message: s.error } : null });
+    if (condition === 'removed') {
+      const removed = waitOn(this.#removeWaiters, rec.id, signal);
+      return removed;
+    }
+    if (condition === 'next-exit') return this.#nextExit(rec.id, signal);
+    const s = rec.state.status;
+    if (s !== 'running' && s !== 'paused' && s !== 'restarting') return result(rec.state);
+    return this.#nextExit(rec.id, signal);
+  }
+
+  // ---- list / inspect -----------------------------------------------------------------
+
+  async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
+    const filters = opts.filters ?? {};
+    const known = new Set(['status', 'name', 'id', 'label', 'exited', 'ancestor', 'before', 'since', 'network', 'volume', 'health', 'isolation', 'is-task', 'publish', 'expose']);
+    for (const key of Object.keys(filters)) if (!known.has(key)) throw invalidArgument(`invalid filter '${key}'`);
+    for (const s of filters.status ?? []) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
+        throw invalidArgument(`invalid filter 'status=${s}'`);
+      }
+    }
+    const ancestors = new Set<string>();
+    for (const a of filters.ancestor ?? []) {
+      try {
+        ancestors.add(this.#deps.images.resolve(a).id);
+      } catch {
+        ancestors.add(a);
+      }
+    }
+    let recs = this.records.all();
+    const boundary = (key: 'before' | 'since') => {
+      const v = filters[key]?.[0];
+      return v === undefined ? undefined : this.#find(v);
+    };
+    const before = boundary('before');
+    const since = boundary('since');
+    if (before) recs = recs.filter((r) => r.created < before.created);
+    if (since) recs = recs.filter((r) => r.created > since.created);
+    const all = opts.all || (opts.limit ?? 0) > 0 || !!filters.status?.length || !!filters.exited?.length || !!before || !!since;
+    recs = recs.filter((r) => {
+      const st = r.state.status;
+      if (!all && st !== 'running' && st !== 'paused' && st !== 'restarting') return false;
+      if (filters.status?.length && !filters.status.includes(st)) return false;
+      if (filters.id?.length && !filters.id.some((p) => r.id.startsWith(p))) return false;
+      if (filters.name?.length && !filters.name.some((n) => safeRegex(n).test(r.name) || safeRegex(n).test(r.name.slice(1)))) return false;
+      if (filters.exited?.length && (st !== 'exited' || !filters.exited.includes(String(r.state.exitCode)))) return false;
+      if (filters.ancestor?.length && !ancestors.has(r.imageId) && !ancestors.has(r.image)) return false;
+      const labels = r.config.Labels ?? {};
+      for (const l of filters.label ?? []) {
+        const i = l.indexOf('=');
+        if (i < 0 ? !(l in labels) : labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
+      }
+      if (filters.network?.length && !filters.network.includes(r.hostConfig.NetworkMode ?? 'bridge')) return false;
+      return true;
+    });
+    if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
+    return recs.map((r) => this.#summary(r));
+  }
+
+  #summary(r: ContainerRecord): ContainerSummary {
+    const mode = r.hostConfig.NetworkMode ?? 'bridge';
+    return {
+      Id: r.id,
+      Names: [r.name],
+      Image: r.image,
+      ImageID: r.imageId,
+      Command: [r.path, ...r.args].join(' '),
+      Created: Math.floor(Date.parse(r.created) / 1000),
+      Ports: [],
+      Labels: r.config.Labels ?? {},
+      State: r.state.status,
+      Status: statusString(r.state),
+      HostConfig: { NetworkMode: mode },
+      NetworkSettings: { Networks: networksOf(mode) },
+      Mounts: mountsOf(r.hostConfig),
+    };
+  }
+
+  async inspect(idOrName: string): Promise<Record<string, unknown>> {
+    const r = this.#find(idOrName);
+    const s = r.state;
+    const dir = this.dirOf(r.id);
+    let lower = '';
+    try {
+      const cfg = await this.#deps.images.config(r.imageId as Digest);
+      const top = chainIds(cfg.rootfs.diff_ids).at(-1) ?? null;
+      const overlay = this.#deps.snapshots.mountsFor(top, join(dir, 'diff'), join(dir, 'work'))[0];
+      lower = overlay?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length) ?? '';
+    } catch {
+      /* the image is gone (rmi -f): no lower dirs to show */
+    }
+    const mode = r.hostConfig.NetworkMode ?? 'bridge';
+    return {
+      Id: r.id,
+      Created: r.created,
+      Path: r.path,
+      Args: r.args,
+      State: {
+        Status: s.status,
+        Running: s.status === 'running' || s.status === 'paused' || s.status === 'restarting',
+        Paused: s.status === 'paused',
+        Restarting: s.status === 'restarting',
+        OOMKilled: s.oomKilled,
+        Dead: s.status === 'dead',
+        Pid: s.pid,
+        ExitCode: s.exitCode,
+        Error: s.error,
+        StartedAt: s.startedAt,
+        FinishedAt: s.finishedAt,
+      },
+      Image: r.imageId,
+      ResolvConfPath: join(dir, 'resolv.conf'),
+      HostnamePath: join(dir, 'hostname'),
+      HostsPath: join(dir, 'hosts'),
+      LogPath: join(dir, 'container.log'),
+      Name: r.name,
+      RestartCount: s.restartCount,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: r.hostConfig,
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: { LowerDir: lower, UpperDir: join(dir, 'diff'), WorkDir: join(dir, 'work'), MergedDir: join(dir, 'rootfs') },
+      },
+      Mounts: mountsOf(r.hostConfig),
+      Config: r.config,
+      NetworkSettings: {
+        Bridge: '',
+        SandboxID: '',
+        SandboxKey: '',
+        Ports: {},
+        HairpinMode: false,
+        LinkLocalIPv6Address: '',
+        LinkLocalIPv6PrefixLen: 0,
+        Networks: networksOf(mode),
+      },
+    };
+  }
+
+  // ---- logs -------------------------------------------------------------------------
+
+  async *logs(idOrName: string, opts: LogsOptions = {}): AsyncIterable<LogEntry> {
+    const rec = this.#find(idOrName);
+    const wantStdout = opts.stdout ?? true;
+    const wantStderr = opts.stderr ?? true;
+    const keep = (e: ParsedEntry) =>
+      (e.stream === 'stdout' ? wantStdout : wantStderr) &&
+      (opts.since === undefined || opts.since <= 0 || e.seconds >= opts.since) &&
+      (opts.until === undefined || opts.until <= 0 || e.seconds <= opts.until);
+    const out = (e: ParsedEntry): LogEntry => ({ stream: e.stream, time: e.time, line: e.line });
+    const path = join(this.dirOf(rec.id), 'container.log');
+    const parser = new K8sLogParser();
+    let position = 0;
+    // One descriptor for the whole read: an --rm container's directory (and log) may be
+    // removed right after it exits, and an open file keeps the last lines readable.
+    let fh: FileHandle | undefined;
+    const readMore = async (): Promise<ParsedEntry[]> => {
+      fh ??= await open(path, 'r').catch(() => undefined);
+      if (!fh) return [];
+      const entries: ParsedEntry[] = [];
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        entries.push(...parser.push(buf.subarray(0, bytesRead)));
+      }
+      return entries;
+    };
+    // Attach before start: a created container counts as live until its first run ends.
+    let awaitingStart = !!opts.waitStart && rec.state.status === 'created';
+    const running = () => {
+      const s = this.records.get(rec.id)?.state.status;
+      if (awaitingStart && s === 'created') return true;
+      if (s !== 'created') awaitingStart = false;
+      return s === 'running' || s === 'paused' || s === 'restarting';
+    };
+    try {
+      yield* this.#followLog(rec.id, path, opts, keep, out, readMore, parser, running);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async *#followLog(
+    id: string,
+    path: string,
+    opts: LogsOptions,
+    keep: (e: ParsedEntry) => boolean,
+    out: (e: ParsedEntry) => LogEntry,
+    readMore: () => Promise<ParsedEntry[]>,
+    parser: K8sLogParser,
+    running: () => boolean,
+  ): AsyncIterable<LogEntry> {
+    const rec = { id };
+    // Decide "still running" before reading, so an exit in between is followed by one more read.
+    let live = !!opts.follow && running();
+    let first = (await readMore()).filter(keep);
+    if (!live) first.push(...parser.flush().filter(keep));
+    if (opts.tail !== undefined && opts.tail >= 0) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
+    for (const e of first) yield out(e);
+    while (live && !opts.signal?.aborted) {
+      const exited = this.#nextExit(rec.id, opts.signal).then(
+        () => 'exit',
+        () => 'abort',
+      );
+      let watcher: FSWatcher | undefined;
+      const changed = new Promise<string>((resolve) => {
+        try {
+          watcher = watch(path, () => resolve('change'));
+          watcher.on('error', () => setTimeout(() => resolve('change'), 50));
+        } catch {
+          setTimeout(() => resolve('change'), 50); // no file to watch: poll, never spin
+        }
+      });
+      // Polling too, in case a change event is lost between reads.
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<string>((r) => (timer = setTimeout(() => r('tick'), 500)));
+      live = running();
+      if (live) await Promise.race([exited, changed, tick]);
+      watcher?.close();
+      clearTimeout(timer);
+      live = live && running();
+      const more = (await readMore()).filter(keep);
+      if (!live) more.push(...parser.flush().filter(keep));
+      for (const e of more) yield out(e);
+    }
+  }
+
+  imageInUse(imageId: string): boolean {
+    return this.records.usesImage(imageId);
+  }
+
+  // ---- daemon start / stop ------------------------------------------------------------------
+
+  async restore(): Promise<void> {
+    await this.#startLoop();
+    for (const rec of this.records.all()) {
+      try {
+        await this.#restoreOne(rec);
+      } catch (err) {
+        this.#deps.log.warn('restore failed', { id: rec.id, err });
+      }
+    }
+  }
+
+  async #restoreOne(rec: ContainerRecord): Promise<void> {
+    const s = rec.state.status;
+    if (s === 'removing') {
+      // The daemon died half-way through a removal: finish it.
+      this.#setState(rec.id, { status: 'dead' });
+      await this.remove(rec.id, { force: true });
+      return;
+    }
+    if (s === 'running' || s === 'paused') {
+      await this.#reconcile(rec.id); // alive: re-adopted as is; exited while we were down: recorded (and restarted per policy)
+      return;
+    }
+    const policy = rec.hostConfig.RestartPolicy?.Name;
+    const everStarted = rec.state.startedAt !== ZERO_TIME;
+    const bringBack =
+      s === 'restarting' ||
+      (s === 'exited' && everStarted && (policy === 'always' || (policy === 'unless-stopped' && !rec.state.manuallyStopped)));
+    if (bringBack) {
+      await this.#locked(rec.id, async () => {
+        const cur = this.records.get(rec.id);
+        if (cur) await this.#run(cur, { manual: false });
+      }).catch((err: unknown) => this.#deps.log.warn('restart on restore failed', { id: rec.id, err }));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    for (const t of this.#restartTimers.values()) clearTimeout(t);
+    this.#restartTimers.clear();
+    await Promise.all([...this.#locks.values()]);
+  }
+}
+
+function resourcesOf(hc: HostConfig): SpecInput['resources'] {
+  const r: NonNullable<SpecInput['resources']> = {};
+  if (hc.Memory) r.memory = hc.Memory;
+  if (hc.MemorySwap) r.memorySwap = hc.MemorySwap;
+  if (hc.MemoryReservation) r.memoryReservation = hc.MemoryReservation;
+  if (hc.NanoCpus) r.nanoCpus = hc.NanoCpus;
+  if (hc.CpuShares) r.cpuShares = hc.CpuShares;
+  if (hc.CpuPeriod) r.cpuPeriod = hc.CpuPeriod;
+  if (hc.CpuQuota) r.cpuQuota = hc.CpuQuota;
+  if (hc.CpusetCpus) r.cpusetCpus = hc.CpusetCpus;
+  if (hc.CpusetMems) r.cpusetMems = hc.CpusetMems;
+  if (hc.PidsLimit) r.pidsLimit = hc.PidsLimit;
+  if (hc.OomKillDisable) r.oomKillDisable = true;
+  return r;
+}
+
+function networksOf(mode: string): Record<string, unknown> {
+  // No networking yet (CNI comes later): the mode's network, without addresses.
+  return { [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } };
+}
+
+function mountsOf(hc: HostConfig): unknown[] {
+  let binds: ReturnType<typeof userMounts>['binds'] = [];
+  try {
+    binds = userMounts(hc).binds;
+  } catch {
+    /* validated at create */
+  }
+  return binds.map((b) => ({
+    Type: 'bind',
+    Source: b.source,
+    Destination: b.destination,
+    Mode: b.readonly ? 'ro' : '',
+    RW: !b.readonly,
+    Propagation: b.propagation ?? 'rprivate',
+  }));
+}
+
+function safeRegex(s: string): RegExp {
+  try {
+    return new RegExp(s);
+  } catch {
+    return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}
+
+function waitOn(map: Map<string, Set<(r: WaitResult) => void>>, id: string, signal?: AbortSignal): Promise<WaitResult> {
+  return new Promise<WaitResult>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    let set = map.get(id);
+    if (!set) map.set(id, (set = new Set()));
+    const done = (r: WaitResult) => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    const onAbort = () => {
+      map.get(id)?.delete(done);
+      reject(signal?.reason);
+    };
+    set.add(done);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((l) => l.split(' ')[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === path);
+}

@@ -1,0 +1,172 @@
+// CONTRACT: containers, as the daemon's API layer needs them. Request and
+// response shapes are the Docker Engine API's (ContainerCreateRequest,
+// ContainerSummary, ContainerInspectResponse, ContainerWaitResponse), so
+// handlers only serialise them. Implemented in src/container/service.ts.
+
+/** Docker's ContainerConfig + HostConfig as POST /containers/create sends them (the parts berth reads). */
+export interface CreateRequest {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Healthcheck?: HealthConfig | null;
+  ArgsEscaped?: boolean;
+  Image: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | null;
+  NetworkDisabled?: boolean;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number;
+  Shell?: string[] | null;
+  HostConfig?: HostConfig;
+  NetworkingConfig?: unknown;
+}
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+}
+
+export interface RestartPolicy {
+  Name?: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  MaximumRetryCount?: number;
+}
+
+export interface MountSpec {
+  Target: string;
+  Source?: string;
+  Type: 'bind' | 'volume' | 'tmpfs' | 'image' | 'npipe' | 'cluster';
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+export interface HostConfig {
+  Binds?: string[] | null;
+  Mounts?: MountSpec[] | null;
+  Tmpfs?: Record<string, string> | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
+  Init?: boolean | null;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  ShmSize?: number;
+  Sysctls?: Record<string, string> | null;
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
+  // resources
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number | null;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  OomKillDisable?: boolean | null;
+  OomScoreAdj?: number;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** Docker's ContainerSummary (GET /containers/json). */
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: unknown[];
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels: Record<string, string>;
+  State: ContainerStatus;
+  Status: string; // "Up 2 minutes", "Exited (0) 3 seconds ago", "Created"
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, unknown> };
+  Mounts: unknown[];
+}
+
+export interface WaitResult {
+  StatusCode: number;
+  Error?: { Message: string } | null;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds, as docker's json-file */
+  time: string;
+  /** one line, including its trailing newline when it had one */
+  line: Buffer;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  /** unix seconds (may be fractional) */
+  since?: number;
+  until?: number;
+  /** number of lines from the end; undefined = all */
+  tail?: number;
+  /**
+   * With follow: a container that has not started yet is followed through its
+   * next run (attach before start, as `docker run` does), not ended at once.
+   */
+  waitStart?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ContainerService {
+  /** 'not_found' for an unknown image, 'conflict' for a name in use, 'invalid_argument' for bad config. */
+  create(req: CreateRequest, opts?: { name?: string; platform?: string }): Promise<{ Id: string; Warnings: string[] }>;
+  /** 'not_modified' when already running. Exec failures: 'not_found' (127) / 'forbidden' (126) with docker's message. */
+  start(idOrName: string): Promise<void>;
+  /** Stop signal, then SIGKILL after the timeout (seconds; container's StopTimeout, else 10). 'not_modified' when not running. */
+  stop(idOrName: string, opts?: { signal?: string; timeout?: number }): Promise<void>;
+  restart(idOrName: string, opts?: { signal?: string; timeout?: number }): Promise<void>;
+  /** 'conflict' when not running. */
+  kill(idOrName: string, signal?: string): Promise<void>;
+  /** 'conflict' for a running container without force. */
+  remove(idOrName: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  wait(idOrName: string, condition?: WaitCondition, signal?: AbortSignal): Promise<WaitResult>;
+  list(opts?: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]>;
+  /** Docker's ContainerInspectResponse. */
+  inspect(idOrName: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
+  logs(idOrName: string, opts?: LogsOptions): AsyncIterable<LogEntry>;
+  /** Does any container (running or not) use this image ID? (rmi refuses those without -f) */
+  imageInUse(imageId: string): boolean;
+  /** Daemon start: re-adopt running containers, record exits that happened while down, resume restart policies. */
+  restore(): Promise<void>;
+  /** Daemon stop: containers keep running (conmon holds them). */
+  close(): Promise<void>;
+}
