@@ -29,6 +29,6 @@ if ! bin/berth image inspect busybox:latest >/dev/null 2>&1; then
   rootfs_tar | bin/berth import --change 'CMD ["sh"]' --message "busybox from Debian's busybox-static" - busybox:latest
 fi
 bin/berth images
-bin/berth history busybox:latest
+bin/berth run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), pid $$"'
 echo
-echo "berth is up. Try: bin/berth image inspect busybox   bin/berth save busybox -o busybox.tar"
+echo "berth is up. Try: bin/berth run --rm busybox uname -a   bin/berth image inspect busybox"
