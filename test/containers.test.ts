@@ -74,6 +74,8 @@ test('berth run -d, ps, logs, stop, rm; rmi refuses an image in use', async (t) 
   let logs = '';
   for (let i = 0; i < 50 && !logs.includes('ready'); i++) logs = (await d.cli(['logs', 'sleeper'])).stdout;
   assert.equal(logs, 'ready\n');
+  const info = await d.docker(['info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}']);
+  assert.equal(info.stdout.trim(), '1 1 0');
   const inUse = await d.cli(['rmi', 'busybox']);
   assert.equal(inUse.code, 1);
   assert.match(inUse.stderr, /image is being used by running container/);

@@ -66,7 +66,7 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
       (await containers.list({ all: true })).filter((c) => c.ImageID === imageId).map((c) => ({ id: c.Id, running: c.State === 'running' || c.State === 'paused' || c.State === 'restarting' })),
     );
     await containers.restore();
-    const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images });
+    const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
     return { images, containers, registry, system, close };
   } catch (err) {
     await close();

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import os from 'node:os';
 import { writeFileAtomic } from '../util/index.js';
+import type { ContainerService } from '../container/types.js';
 import type { ImageService } from '../image/types.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from './apiversion.js';
 
@@ -17,6 +18,7 @@ export interface SystemInfoDeps {
   root: string;
   insecureRegistries: string[];
   images: Pick<ImageService, 'list'>;
+  containers?: Pick<ContainerService, 'list'>;
 }
 
 /** The docker CLI and most clients know overlayfs layer storage as "overlay2"; berth's layout is the same idea. */
@@ -124,21 +126,23 @@ export function createSystemInfo(deps: SystemInfoDeps): SystemInfoSource {
 
     async info() {
       id ??= engineId(deps.root);
-      const [engine, release, images, rootFs, cgroupFs] = await Promise.all([
+      const [engine, release, images, rootFs, cgroupFs, containers] = await Promise.all([
         id,
         osRelease(),
         deps.images.list({ all: true }),
         fsType(deps.root),
         fsType('/sys/fs/cgroup'),
+        deps.containers?.list({ all: true }) ?? [],
       ]);
+      const count = (...states: string[]) => containers.filter((c) => states.includes(c.State)).length;
       const cgroupVersion = cgroupFs === CGROUP2_SUPER_MAGIC ? '2' : '1';
       const backing = rootFs === undefined ? 'unknown' : (FS_NAMES[rootFs] ?? `0x${rootFs.toString(16)}`);
       return {
         ID: engine,
-        Containers: 0,
-        ContainersRunning: 0,
-        ContainersPaused: 0,
-        ContainersStopped: 0,
+        Containers: containers.length,
+        ContainersRunning: count('running', 'restarting'),
+        ContainersPaused: count('paused'),
+        ContainersStopped: count('created', 'exited', 'dead', 'removing'),
         Images: images.length,
         Driver: STORAGE_DRIVER,
         DriverStatus: [
