@@ -9,6 +9,7 @@
 //
 // --floor-only skips berth (to check the setup and the floor alone).
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { median, roundsArg, rssKiB, timed } from './measure.js';
 import { join } from 'node:path';
 import { debianMinbase, pushFixture } from '../test/fixtures/index.js';
 import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
@@ -18,32 +19,6 @@ import { startRegistry } from '../test/harness/registry.js';
 const FS_SIZE = '2G';
 
 class SkipBerth extends Error {}
-
-function roundsArg(): number {
-  const i = process.argv.indexOf('--rounds');
-  const n = i >= 0 ? Number(process.argv[i + 1]) : 5;
-  if (!Number.isInteger(n) || n < 1) throw new Error('--rounds needs a positive integer');
-  return n;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = status.match(/^VmRSS:\s+(\d+) kB$/m);
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]);
-}
 
 /** A fresh ext4 filesystem on a loop device, mounted; torn down by `cleanup` (only what this made). */
 async function loopFilesystem(cleanup: Cleanup): Promise<string> {
@@ -66,7 +41,7 @@ async function loopFilesystem(cleanup: Cleanup): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const rounds = roundsArg();
+  const rounds = roundsArg(5);
   const floorOnly = process.argv.includes('--floor-only');
   const cleanup = new Cleanup();
   let interrupted = false;

@@ -7,7 +7,8 @@
 //
 //   node dist/bench/run.js [--rounds N]
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
+import { median, roundsArg, rssKiB, timed } from './measure.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { busybox } from '../test/fixtures/index.js';
@@ -15,29 +16,7 @@ import { Cleanup, run, runOk } from '../test/harness/exec.js';
 import { startDaemon, type Daemon } from '../test/harness/daemon.js';
 import { buildSpec, probeHost, writeBundle } from '../src/runtime/index.js';
 
-const rounds = ((): number => {
-  const i = process.argv.indexOf('--rounds');
-  const n = i >= 0 ? Number(process.argv[i + 1]) : 15;
-  if (!Number.isInteger(n) || n < 1) throw new Error('--rounds needs a positive integer');
-  return n;
-})();
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-async function rssMiB(pid: number): Promise<number> {
-  const m = (await readFile(`/proc/${pid}/status`, 'utf8')).match(/^VmRSS:\s+(\d+) kB$/m);
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+const rounds = roundsArg(15);
 
 async function ok(d: Daemon, args: string[]): Promise<string> {
   const r = await d.cli(args);
@@ -95,7 +74,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < names.length; i += parallel) await Promise.all(names.slice(i, i + parallel).map(fn));
       };
       const start = await timed(() => inBatches((n) => ok(d, ['run', '-d', '--name', n, 'busybox', 'sleep', '1000'])));
-      const rss = await rssMiB(d.pid);
+      const rss = (await rssKiB(d.pid)) / 1024;
       process.stdout.write(`  ${parallel}-way: 50 running, daemon RSS ${rss.toFixed(1)} MiB\n`);
       const remove = await timed(() => inBatches((n) => ok(d, ['rm', '-f', n])));
       return { start, remove };
