@@ -7,13 +7,14 @@
 //
 //   node dist/bench/run.js [--rounds N]
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { median, roundsArg, rssKiB, timed } from './measure.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { busybox } from '../test/fixtures/index.js';
-import { Cleanup, run, runOk } from '../test/harness/exec.js';
+import { Cleanup, runOk } from '../test/harness/exec.js';
 import { startDaemon, type Daemon } from '../test/harness/daemon.js';
+import { removeContainers } from '../test/harness/containers.js';
 import { buildSpec, probeHost, writeBundle } from '../src/runtime/index.js';
 
 const rounds = roundsArg(15);
@@ -27,19 +28,10 @@ async function ok(d: Daemon, args: string[]): Promise<string> {
 async function main(): Promise<void> {
   const cleanup = new Cleanup();
   const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
-  const state: { root?: string } = {};
-  // Before the daemon's own cleanup: remove every container through runc, then the cgroups.
-  cleanup.after(async () => {
-    if (state.root) {
-      const runcRoot = join(state.root, 'runc');
-      const ids = (await run('runc', ['--root', runcRoot, 'list', '-q'])).stdout.split('\n').filter(Boolean);
-      for (const id of ids) await run('runc', ['--root', runcRoot, 'delete', '-f', id]);
-    }
-    for (const ctl of await readdir('/sys/fs/cgroup').catch(() => [])) await rmdir(join('/sys/fs/cgroup', ctl, cgroupParent)).catch(() => undefined);
-  });
   try {
     const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
-    state.root = d.root;
+    // Cleanup runs last-registered first: containers go before the daemon's root does.
+    cleanup.after(() => removeContainers(d.root, cgroupParent));
     const bb = await busybox();
     const archive = join(d.dir, 'busybox.tar');
     await runOk('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);

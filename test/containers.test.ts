@@ -2,45 +2,8 @@
 // berth daemon running real containers (runc under conmon, overlay rootfs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readdir, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { startDaemon, run, type Daemon } from './harness/index.js';
-import { busybox } from './fixtures/index.js';
+import { daemonWithBusybox } from './harness/index.js';
 
-interface Ctx {
-  after(fn: () => Promise<void>): void;
-}
-
-/**
- * A daemon with its own cgroup parent. Registered before the daemon's own
- * cleanup (hooks run in order), this removes every container through runc
- * while the state dir still exists, then the test's cgroups.
- */
-async function daemonWithBusybox(t: Ctx): Promise<Daemon> {
-  const cgroupParent = `/berth-test-${randomBytes(4).toString('hex')}`;
-  const state: { root?: string } = {};
-  t.after(async () => {
-    const root = state.root;
-    if (!root) return;
-    const runcRoot = join(root, 'runc');
-    const ids = (await run('runc', ['--root', runcRoot, 'list', '-q'])).stdout.split('\n').filter(Boolean);
-    for (const id of ids) await run('runc', ['--root', runcRoot, 'delete', '-f', id]);
-    for (const ctl of await readdir('/sys/fs/cgroup').catch(() => [])) {
-      await rmdir(join('/sys/fs/cgroup', ctl, cgroupParent)).catch(() => undefined);
-    }
-  });
-  const d = await startDaemon(t, { extraArgs: ['--cgroup-parent', cgroupParent] });
-  state.root = d.root;
-  const bb = await busybox();
-  const archive = join(d.dir, 'busybox.tar');
-  await run('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
-  const loaded = await d.cli(['load', '-i', archive]);
-  assert.equal(loaded.code, 0, loaded.stderr);
-  const tagged = await d.cli(['tag', bb.configDigest, 'busybox:latest']);
-  assert.equal(tagged.code, 0, tagged.stderr);
-  return d;
-}
 
 test('docker run: output, exit codes, --rm, and a missing executable', async (t) => {
   const d = await daemonWithBusybox(t);

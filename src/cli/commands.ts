@@ -3,6 +3,7 @@
 // loads nothing but this table.
 import type { FlagSpec } from './args.js';
 import type { Handler } from './context.js';
+import { VOLUME_COMMANDS } from './volume-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -226,6 +227,24 @@ export const COMMANDS: CommandDef[] = [
     load: async () => (await containers()).run,
   },
   {
+    path: ['container', 'exec'],
+    aliases: [['exec']],
+    usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+    description: 'Execute a command in a running container',
+    minArgs: 2,
+    stopAtFirstArg: true,
+    flags: [
+      { name: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+      { name: 'env', short: 'e', type: 'strings', description: 'Set environment variables' },
+      { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+      { name: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
+      { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY (not supported yet)' },
+      { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+      { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+    ],
+    load: async () => (await import('./commands/exec.js')).exec,
+  },
+  {
     path: ['container', 'create'],
     aliases: [['create']],
     usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -403,6 +422,7 @@ export const COMMANDS: CommandDef[] = [
     ],
     load: async () => (await import('./commands/daemon.js')).daemon,
   },
+  ...VOLUME_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */
@@ -410,6 +430,7 @@ export const GROUPS: Record<string, string> = {
   container: 'Manage containers',
   image: 'Manage images',
   system: 'Manage berth',
+  volume: 'Manage volumes',
 };
 
 /** Finds the command for the leading words of argv; returns it and how many words it used. */

@@ -119,8 +119,7 @@ export function userMounts(hc: HostConfig): { binds: BindMount[]; tmpfs: TmpfsMo
   for (const spec of hc.Binds ?? []) {
     const [source = '', destination = '', opts = ''] = spec.split(':');
     if (!destination) throw invalidArgument(`invalid volume specification: '${spec}'`);
-    // Named volumes come with the volumes issue; only host paths for now.
-    if (!source.startsWith('/')) throw invalidArgument(`named volumes are not supported yet: '${spec}'`);
+    if (!source.startsWith('/')) continue; // a named volume: volumeMounts() resolves it
     const bind: BindMount = { source, destination };
     for (const o of opts.split(',').filter(Boolean)) {
       if (o === 'ro') bind.readonly = true;
@@ -137,6 +136,8 @@ export function userMounts(hc: HostConfig): { binds: BindMount[]; tmpfs: TmpfsMo
       if (m.BindOptions?.Propagation) bind.propagation = m.BindOptions.Propagation;
       if (m.BindOptions?.NonRecursive) bind.recursive = false;
       binds.push(bind);
+    } else if (m.Type === 'volume') {
+      continue; // volumeMounts() resolves it
     } else if (m.Type === 'tmpfs') {
       const options: string[] = [];
       if (m.TmpfsOptions?.SizeBytes) options.push(`size=${m.TmpfsOptions.SizeBytes}`);
@@ -151,6 +152,47 @@ export function userMounts(hc: HostConfig): { binds: BindMount[]; tmpfs: TmpfsMo
     tmpfs.push({ destination, options: opts ? opts.split(',') : [] });
   }
   return { binds, tmpfs };
+}
+
+/** A volume the container mounts, as the create request asks for it (name '' = a new anonymous volume). */
+export interface VolumeRequest {
+  name: string;
+  destination: string;
+  readonly: boolean;
+  noCopy: boolean;
+  labels?: Record<string, string>;
+}
+
+/**
+ * The volumes of a container: `-v NAME:/dst[:opts]` binds, `type=volume` mounts, and
+ * the Config.Volumes paths (`-v /dst`, image VOLUMEs) nothing else mounts (anonymous).
+ */
+export function volumeMounts(hc: HostConfig, volumes: Record<string, object> | null | undefined): VolumeRequest[] {
+  const out: VolumeRequest[] = [];
+  const taken = new Set<string>();
+  for (const spec of hc.Binds ?? []) {
+    const [source = '', destination = '', opts = ''] = spec.split(':');
+    taken.add(destination);
+    if (source.startsWith('/')) continue;
+    if (!destination.startsWith('/')) throw invalidArgument(`invalid volume specification: '${spec}': invalid mount config: mount path must be absolute`);
+    const modes = opts.split(',').filter(Boolean);
+    out.push({ name: source, destination, readonly: modes.includes('ro'), noCopy: modes.includes('nocopy') });
+  }
+  for (const m of hc.Mounts ?? []) {
+    taken.add(m.Target);
+    if (m.Type !== 'volume') continue;
+    if (!m.Target?.startsWith('/')) throw invalidArgument(`invalid mount config for type "volume": invalid mount path: '${m.Target ?? ''}' mount path must be absolute`);
+    const v: VolumeRequest = { name: m.Source ?? '', destination: m.Target, readonly: !!m.ReadOnly, noCopy: !!m.VolumeOptions?.NoCopy };
+    if (m.VolumeOptions?.Labels) v.labels = m.VolumeOptions.Labels;
+    out.push(v);
+  }
+  for (const destination of Object.keys(volumes ?? {})) {
+    if (taken.has(destination) || Object.keys(hc.Tmpfs ?? {}).includes(destination)) continue;
+    if (!destination.startsWith('/')) throw invalidArgument(`invalid volume specification: '${destination}': invalid mount config: mount path must be absolute`);
+    taken.add(destination);
+    out.push({ name: '', destination, readonly: false, noCopy: false });
+  }
+  return out;
 }
 
 /** The container's /etc/hosts (docker's defaults for a network namespace of its own). */

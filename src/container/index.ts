@@ -29,3 +29,4 @@ export { normalizeName, randomName } from './names.js';
 export function createContainerService(deps: ContainerServiceDeps): ContainerStore {
   return new ContainerStore(deps);
 }
+export { ExecManager, type ExecManagerDeps, type ExecCreateRequest, type ExecInspect, type ExecSession } from './exec.js';

@@ -26,6 +26,18 @@ export interface ContainerState {
   conmonPid: number;
 }
 
+/** A volume mounted into the container, resolved at create. */
+export interface VolumeMountPoint {
+  name: string;
+  /** the volume's _data directory */
+  source: string;
+  destination: string;
+  readonly: boolean;
+  noCopy: boolean;
+  /** created for this container alone (`-v /dst`, image VOLUME): removed by rm -v and --rm */
+  anonymous: boolean;
+}
+
 export interface ContainerRecord {
   id: string;
   /** "/name" */
@@ -39,6 +51,7 @@ export interface ContainerRecord {
   config: ContainerConfig;
   hostConfig: HostConfig;
   state: ContainerState;
+  volumes?: VolumeMountPoint[];
 }
 
 export function initialState(): ContainerState {
@@ -67,6 +80,7 @@ interface Row {
   config: string;
   host_config: string;
   state: string;
+  volumes: string;
 }
 
 function fromRow(r: Row): ContainerRecord {
@@ -81,6 +95,7 @@ function fromRow(r: Row): ContainerRecord {
     config: JSON.parse(r.config) as ContainerConfig,
     hostConfig: JSON.parse(r.host_config) as HostConfig,
     state: { ...initialState(), ...(JSON.parse(r.state) as Partial<ContainerState>) },
+    volumes: JSON.parse(r.volumes) as VolumeMountPoint[],
   };
 }
 
@@ -103,6 +118,7 @@ export class ContainerRecords {
         state TEXT NOT NULL
       )`,
       'CREATE INDEX containers_image_id ON containers (image_id)',
+      "ALTER TABLE containers ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]'",
     ]);
   }
 
@@ -111,9 +127,9 @@ export class ContainerRecords {
     try {
       this.#db
         .prepare(
-          'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state, volumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state));
+        .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state), JSON.stringify(rec.volumes ?? []));
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test(String(err))) return false;
@@ -145,6 +161,13 @@ export class ContainerRecords {
 
   delete(id: string): void {
     this.#db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+
+  /** IDs of the containers that mount volume `name`. */
+  usingVolume(name: string): string[] {
+    return this.all()
+      .filter((r) => (r.volumes ?? []).some((v) => v.name === name))
+      .map((r) => r.id);
   }
 
   usesImage(imageId: string): boolean {

@@ -27,7 +27,8 @@ import {
 } from '../runtime/index.js';
 import { mountAll, unmount, type Mount } from '../storage/index.js';
 import type { Digest, Logger } from '../util/index.js';
-import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts } from './config.js';
+import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts, volumeMounts } from './config.js';
+import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './volumes.js';
 import { K8sLogParser, type ParsedEntry } from './logs.js';
 import { alive, startConmon } from './monitor.js';
 import { normalizeName, randomName } from './names.js';
@@ -58,6 +59,8 @@ export interface ContainerServiceDeps {
   cgroupParent?: string;
   /** how often the reconcile loop sweeps the exit files besides watching them (ms, default 1000) */
   sweepInterval?: number;
+  /** named and anonymous volumes; without it a request for a volume is refused */
+  volumes?: VolumeProvider;
 }
 
 export type ContainerEvent = { action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy'; id: string; exitCode?: number; signal?: string };
@@ -191,9 +194,26 @@ export class ContainerStore implements ContainerService {
       config,
       hostConfig,
       state: initialState(),
+      volumes: await resolveVolumes(this.#deps.volumes, volumeMounts(hostConfig, config.Volumes)),
     };
-    if (opts.name) {
-      rec.name = normalizeName(opts.name);
+    try {
+      this.#insert(rec, opts.name);
+    } catch (err) {
+      await removeAnonymous(this.#deps.volumes, rec.volumes ?? []);
+      throw err;
+    }
+    await mkdir(this.dirOf(id), { recursive: true, mode: 0o710 });
+    // The log exists from create on (conmon appends to it), so an attach made before
+    // start holds it open and reads every line even if --rm removes the directory.
+    await writeFile(join(this.dirOf(id), 'container.log'), '', { flag: 'a', mode: 0o600 });
+    this.#emit({ action: 'create', id });
+    return { Id: id, Warnings: warnings };
+  }
+
+  /** Insert the record under the given name, or a random unused one. */
+  #insert(rec: ContainerRecord, name: string | undefined): void {
+    if (name) {
+      rec.name = normalizeName(name);
       if (!this.records.insert(rec)) {
         const other = this.records.byName(rec.name);
         throw conflict(
@@ -207,12 +227,11 @@ export class ContainerStore implements ContainerService {
         if (attempt > 20) throw new BerthError('internal', 'could not generate a unique container name');
       }
     }
-    await mkdir(this.dirOf(id), { recursive: true, mode: 0o710 });
-    // The log exists from create on (conmon appends to it), so an attach made before
-    // start holds it open and reads every line even if --rm removes the directory.
-    await writeFile(join(this.dirOf(id), 'container.log'), '', { flag: 'a', mode: 0o600 });
-    this.#emit({ action: 'create', id });
-    return { Id: id, Warnings: warnings };
+  }
+
+  /** IDs of the containers that mount volume `name` (the volume service's usedBy). */
+  volumeUsers(name: string): string[] {
+    return this.records.usingVolume(name);
   }
 
   #validateHostConfig(hc: HostConfig): HostConfig {
@@ -343,6 +362,10 @@ export class ContainerStore implements ContainerService {
 
     const { binds, tmpfs } = userMounts(hc);
     for (const b of binds) await mkdir(b.source, { recursive: true }).catch(() => undefined);
+    for (const v of rec.volumes ?? []) {
+      await copyUp(rootfs, v);
+      binds.push({ source: v.source, destination: v.destination, readonly: v.readonly });
+    }
     const etc = (name: string, destination: string) => ({ source: join(dir, name), destination, recursive: false });
     const taken = new Set(binds.map((b) => b.destination));
     for (const [name, dest] of [['hostname', '/etc/hostname'], ['hosts', '/etc/hosts'], ['resolv.conf', '/etc/resolv.conf']] as const) {
@@ -628,6 +651,8 @@ export class ContainerStore implements ContainerService {
       await rm(join(this.#exitDir, rec.id), { force: true });
       await rm(this.dirOf(rec.id), { recursive: true, force: true });
       this.records.delete(rec.id);
+      // docker: rm -v and --rm take the container's anonymous volumes along
+      if (opts.volumes || cur.hostConfig.AutoRemove) await removeAnonymous(this.#deps.volumes, cur.volumes ?? []);
       this.#backoff.delete(rec.id);
       this.#emit({ action: 'destroy', id: rec.id });
       const waiters = this.#removeWaiters.get(rec.id);
@@ -715,7 +740,7 @@ export class ContainerStore implements ContainerService {
       Status: statusString(r.state),
       HostConfig: { NetworkMode: mode },
       NetworkSettings: { Networks: networksOf(mode) },
-      Mounts: mountsOf(r.hostConfig),
+      Mounts: mountsOf(r),
     };
   }
 
@@ -769,7 +794,7 @@ export class ContainerStore implements ContainerService {
         Name: 'overlay2',
         Data: { LowerDir: lower, UpperDir: join(dir, 'diff'), WorkDir: join(dir, 'work'), MergedDir: join(dir, 'rootfs') },
       },
-      Mounts: mountsOf(r.hostConfig),
+      Mounts: mountsOf(r),
       Config: r.config,
       NetworkSettings: {
         Bridge: '',
@@ -948,7 +973,8 @@ function networksOf(mode: string): Record<string, unknown> {
   return { [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } };
 }
 
-function mountsOf(hc: HostConfig): unknown[] {
+function mountsOf(r: ContainerRecord): unknown[] {
+  const hc = r.hostConfig;
   let binds: ReturnType<typeof userMounts>['binds'] = [];
   try {
     binds = userMounts(hc).binds;
@@ -962,7 +988,18 @@ function mountsOf(hc: HostConfig): unknown[] {
     Mode: b.readonly ? 'ro' : '',
     RW: !b.readonly,
     Propagation: b.propagation ?? 'rprivate',
-  }));
+  })).concat(
+    (r.volumes ?? []).map((v) => ({
+      Type: 'volume',
+      Name: v.name,
+      Source: v.source,
+      Destination: v.destination,
+      Driver: 'local',
+      Mode: v.readonly ? 'ro' : 'z',
+      RW: !v.readonly,
+      Propagation: '',
+    })),
+  );
 }
 
 function safeRegex(s: string): RegExp {

@@ -7,7 +7,8 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
-import { createContainerService } from '../container/index.js';
+import { createContainerService, ExecManager } from '../container/index.js';
+import { VolumeStore } from '../volume/index.js';
 import type { Logger, LogLevel } from '../util/index.js';
 import type { ApiServices } from './server.js';
 import { createSystemInfo } from './sysinfo.js';
@@ -52,22 +53,26 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     const snapshots = await OverlaySnapshotter.open(join(cfg.root, 'overlay'), db);
     const registry = createRegistryClient({ insecureRegistries: cfg.insecureRegistries, userAgent: `berth/${BERTH_VERSION}` });
     const images = await createImageService({ db, content, snapshots, registry, log: log.child({ module: 'image' }), root: cfg.root });
+    const volumes = new VolumeStore({ db, root: cfg.root });
     const containers = createContainerService({
       db,
       root: cfg.root,
       images,
       snapshots,
+      volumes,
       log: log.child({ module: 'container' }),
       ...(cfg.cgroupParent ? { cgroupParent: cfg.cgroupParent } : {}),
     });
+    volumes.setUsedBy((name) => containers.volumeUsers(name));
     // closed before the database (cleanups run in reverse); containers keep running under conmon
     cleanups.push(() => containers.close());
     images.setImageUsers(async (imageId) =>
       (await containers.list({ all: true })).filter((c) => c.ImageID === imageId).map((c) => ({ id: c.Id, running: c.State === 'running' || c.State === 'paused' || c.State === 'restarting' })),
     );
+    const exec = new ExecManager({ containers, log: log.child({ module: 'exec' }) });
     await containers.restore();
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
-    return { images, containers, registry, system, close };
+    return { images, containers, exec, volumes, registry, system, close };
   } catch (err) {
     await close();
     throw err;

@@ -14,6 +14,9 @@ import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
 import { statusOf, writeError } from './errors.js';
 import { Router } from './router.js';
 import { containerRoutes } from './routes/containers.js';
+import { execRoutes, type ExecService } from './routes/exec.js';
+import { volumeRoutes } from './routes/volumes.js';
+import type { VolumeService } from '../volume/index.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import type { SystemInfoSource } from './sysinfo.js';
@@ -21,6 +24,10 @@ import type { SystemInfoSource } from './sysinfo.js';
 export interface ApiServices {
   images: ImageService;
   containers: ContainerService;
+  /** exec instances; the exec routes exist only when given */
+  exec?: ExecService;
+  /** named volumes; the volume routes exist only when given */
+  volumes?: VolumeService;
   registry: Pick<RegistryClient, 'login'>;
   system: SystemInfoSource;
 }
@@ -40,6 +47,8 @@ export function buildRouter(services: ApiServices): Router {
   systemRoutes(router, services);
   imageRoutes(router, services.images);
   containerRoutes(router, services.containers);
+  if (services.exec) execRoutes(router, services.exec);
+  if (services.volumes) volumeRoutes(router, services.volumes);
   return router;
 }
 

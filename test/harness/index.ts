@@ -14,3 +14,4 @@ export {
   REPO_ROOT,
 } from './daemon.js';
 export { run, runOk, freePort, Cleanup, type AfterHook, type RunResult, type RunOptions } from './exec.js';
+export { daemonWithBusybox, removeContainers } from './containers.js';

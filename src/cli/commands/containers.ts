@@ -99,16 +99,22 @@ function tmpfs(values: readonly string[]): Record<string, string> | undefined {
   return out;
 }
 
-function binds(values: readonly string[]): string[] | undefined {
-  if (values.length === 0) return undefined;
+/** -v: SRC:DST[:opts] (SRC a host path or a volume name) goes to Binds; a lone /DST is an anonymous volume (Config.Volumes). */
+function binds(values: readonly string[]): { binds?: string[]; volumes?: Record<string, object> } {
+  const out: { binds?: string[]; volumes?: Record<string, object> } = {};
   for (const v of values) {
     const parts = v.split(':');
+    if (parts.length === 1 && v.startsWith('/')) {
+      (out.volumes ??= {})[v] = {};
+      continue;
+    }
     if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-      throw new UsageError(`invalid argument "${v}" for "-v, --volume" flag: only bind mounts SRC:DST[:ro|rw] are supported`);
+      throw new UsageError(`invalid argument "${v}" for "-v, --volume" flag: invalid spec: ${v}`);
     }
     if (!parts[1].startsWith('/')) throw new UsageError(`invalid argument "${v}" for "-v, --volume" flag: invalid mount path: '${parts[1]}' mount path must be absolute`);
+    (out.binds ??= []).push(v);
   }
-  return [...values];
+  return out;
 }
 
 const nonEmpty = (values: string[]): string[] | undefined => (values.length ? values : undefined);
@@ -118,8 +124,9 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
   const [image, ...cmd] = args;
   const env = [...(await envFiles(list(flags, 'env-file'))), ...list(flags, 'env').map(envEntry).filter((e): e is string => e !== undefined)];
   const interactive = bool(flags, 'interactive');
+  const volumeFlags = binds(list(flags, 'volume'));
   const hostConfig: Record<string, unknown> = {
-    Binds: binds(list(flags, 'volume')),
+    Binds: volumeFlags.binds,
     Tmpfs: tmpfs(list(flags, 'tmpfs')),
     NetworkMode: str(flags, 'network') || str(flags, 'net') || 'default',
     RestartPolicy: restartPolicy(str(flags, 'restart')) ?? { Name: 'no', MaximumRetryCount: 0 },
@@ -167,6 +174,7 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
     Labels: labelsOf(list(flags, 'label')) ?? {},
     HostConfig: hostConfig,
   };
+  if (volumeFlags.volumes) body.Volumes = volumeFlags.volumes;
   if (str(flags, 'stop-signal')) body.StopSignal = str(flags, 'stop-signal');
   const stopTimeout = intFlag(flags, 'stop-timeout');
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;

@@ -6,6 +6,7 @@ import type { RegistryClient } from '../../registry/types.js';
 import type { Router } from '../router.js';
 import { readJson, toAuthConfig, writeJson } from '../request.js';
 import type { SystemInfoSource } from '../sysinfo.js';
+import type { VolumeService } from '../../volume/index.js';
 import { shapeSummary } from './shape.js';
 
 /** Where `docker login` without a server logs in (dockerd's registry.IndexServer). */
@@ -14,7 +15,7 @@ const DF_TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 export function systemRoutes(
   router: Router,
-  deps: { images: Pick<ImageService, 'diskUsage'>; registry: Pick<RegistryClient, 'login'>; system: SystemInfoSource },
+  deps: { images: Pick<ImageService, 'diskUsage'>; registry: Pick<RegistryClient, 'login'>; system: SystemInfoSource; volumes?: Pick<VolumeService, 'usage'> },
 ): void {
   const ping = ({ res }: { res: ServerResponse }) => {
     res.writeHead(200, {
@@ -45,9 +46,9 @@ export function systemRoutes(
       reply.LayersSize = usage.LayersSize;
       reply.Images = usage.Images.map((s) => shapeSummary(s, apiVersion));
     }
-    // No containers, volumes or build cache exist in berth yet: these are the true (empty) answers.
+    // No container sizes or build cache exist in berth yet: these are the true (empty) answers.
     if (want('container')) reply.Containers = [];
-    if (want('volume')) reply.Volumes = [];
+    if (want('volume')) reply.Volumes = deps.volumes ? await deps.volumes.usage() : [];
     if (want('build-cache')) reply.BuildCache = [];
     writeJson(res, 200, reply);
   });

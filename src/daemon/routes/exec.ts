@@ -1,0 +1,134 @@
+// Exec endpoints: create (201 {Id}), start (the connection hijacked like
+// attach, the process's output in stdcopy frames; a start failure is written
+// on the stream followed by "\r\n", as dockerd does), inspect, resize.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { BerthError } from '../../errors/index.js';
+import type { ExecCreateRequest, ExecManager } from '../../container/index.js';
+import type { Router } from '../router.js';
+import { readJson, writeJson } from '../request.js';
+import { MULTIPLEXED_STREAM, muxFrame, type StreamId } from '../stream-mux.js';
+
+export type ExecService = Pick<ExecManager, 'create' | 'start' | 'inspect'>;
+
+interface ExecStartConfig {
+  Detach?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+}
+
+const MAX_START_BODY = 64 * 1024;
+
+/**
+ * The JSON body of an upgrade request. Node hands an upgrade over before its
+ * body is parsed: the bytes are on the socket, Content-Length of them.
+ */
+async function readUpgradeBody(req: IncomingMessage): Promise<unknown> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_START_BODY) throw new BerthError('invalid_argument', 'invalid Content-Length');
+  if (length === 0) return {};
+  const socket = req.socket;
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onEnd);
+    };
+    const onData = (b: Buffer) => {
+      chunks.push(b);
+      got += b.length;
+      if (got < length) return;
+      cleanup();
+      socket.pause();
+      const all = Buffer.concat(chunks);
+      if (all.length > length) socket.unshift(all.subarray(length)); // stdin that followed the body
+      resolve(all.subarray(0, length));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new BerthError('invalid_argument', 'request body ended early'));
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onEnd);
+  });
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new BerthError('invalid_argument', `invalid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Copies a process stream onto the connection as frames of `stream`, with backpressure; resolves at its end. */
+function pump(from: Readable | null, to: Duplex, stream: StreamId): Promise<void> {
+  if (!from) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    from.on('data', (chunk: Buffer) => {
+      if (to.destroyed || to.writableEnded) return; // the client left: keep draining so the process never blocks
+      if (!to.write(muxFrame(stream, chunk))) {
+        from.pause();
+        to.once('drain', () => from.resume());
+        to.once('close', () => from.resume());
+      }
+    });
+    from.once('end', resolve);
+    from.once('close', resolve);
+    from.once('error', () => resolve());
+  });
+}
+
+export function execRoutes(router: Router, exec: ExecService): void {
+  router.post('/containers/{id}/exec', async ({ req, res, params }) => {
+    const body = await readJson<ExecCreateRequest>(req);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BerthError('invalid_argument', 'invalid JSON: expected an object');
+    writeJson(res, 201, await exec.create(params.id as string, body));
+  });
+
+  router.post('/exec/{id}/start', async (ctx) => {
+    const id = ctx.params.id as string;
+    const raw = ctx.hijack ? await readUpgradeBody(ctx.req) : await readJson<unknown>(ctx.req);
+    const config = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as ExecStartConfig;
+    if (config.Tty) throw new BerthError('not_implemented', 'exec with a TTY is not supported yet');
+    if (config.Detach) {
+      await exec.start(id, { detach: true });
+      ctx.res.writeHead(200, { 'Content-Length': 0 }).end();
+      return;
+    }
+    // Errors up to here (unknown exec, already run, container stopped) are ordinary HTTP replies.
+    const session = await exec.start(id);
+    let conn: Duplex | undefined;
+    if (ctx.hijack) conn = ctx.hijack(MULTIPLEXED_STREAM);
+    else {
+      ctx.res.writeHead(200, { 'Content-Type': MULTIPLEXED_STREAM });
+      ctx.res.flushHeaders();
+    }
+    const out: Duplex = conn ?? (ctx.res as unknown as Duplex); // a plain reply is written the same way
+    out.on('error', () => undefined);
+    if (conn) {
+      if (session.stdin) {
+        const stdin = session.stdin;
+        conn.on('data', (b: Buffer) => stdin.write(b));
+        conn.once('end', () => stdin.end());
+        conn.once('close', () => stdin.end());
+      }
+      // Flowing again (the body read paused it); without stdin the input is read and dropped.
+      conn.resume();
+    } else session.stdin?.end();
+    await Promise.all([pump(session.stdout, out, 1), pump(session.stderr, out, 2)]);
+    const { error } = await session.done;
+    if (error && !out.destroyed && !out.writableEnded) out.write(muxFrame(1, Buffer.from(`${error}\r\n`)));
+    out.end();
+  });
+
+  router.get('/exec/{id}/json', ({ res, params }) => {
+    writeJson(res, 200, exec.inspect(params.id as string));
+  });
+
+  // No TTY for exec yet, so there is nothing to resize; the exec must exist.
+  router.post('/exec/{id}/resize', ({ res, params }) => {
+    exec.inspect(params.id as string);
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 0 }).end();
+  });
+}
