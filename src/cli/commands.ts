@@ -4,6 +4,7 @@
 import type { FlagSpec } from './args.js';
 import type { Handler } from './context.js';
 import { VOLUME_COMMANDS } from './volume-commands.js';
+import { CONTAINER_OPS_COMMANDS } from './container-ops-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -385,6 +386,20 @@ export const COMMANDS: CommandDef[] = [
     load: async () => (await system()).diskUsage,
   },
   {
+    path: ['system', 'events'],
+    aliases: [['events']],
+    usage: '[OPTIONS]',
+    description: 'Get real time events from the server',
+    maxArgs: 0,
+    flags: [
+      { name: 'filter', short: 'f', type: 'strings', placeholder: 'filter', description: 'Filter output based on conditions provided' },
+      { name: 'format', type: 'string', placeholder: 'string', description: 'Format output using a custom template' },
+      { name: 'since', type: 'string', description: 'Show all events created since timestamp' },
+      { name: 'until', type: 'string', description: 'Stream events until this timestamp' },
+    ],
+    load: async () => (await import('./commands/events.js')).events,
+  },
+  {
     path: ['login'],
     aliases: [],
     usage: '[OPTIONS] [SERVER]',
@@ -423,6 +438,7 @@ export const COMMANDS: CommandDef[] = [
     load: async () => (await import('./commands/daemon.js')).daemon,
   },
   ...VOLUME_COMMANDS,
+  ...CONTAINER_OPS_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */

@@ -159,6 +159,17 @@ export class ContainerRecords {
     this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
   }
 
+  /** false when the new name is taken (the UNIQUE constraint decides). */
+  rename(id: string, name: string): boolean {
+    try {
+      this.#db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test(String(err))) return false;
+      throw err;
+    }
+  }
+
   delete(id: string): void {
     this.#db.prepare('DELETE FROM containers WHERE id = ?').run(id);
   }

@@ -30,6 +30,7 @@ import type { Digest, Logger } from '../util/index.js';
 import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts, volumeMounts } from './config.js';
 import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './volumes.js';
 import { K8sLogParser, type ParsedEntry } from './logs.js';
+import { overlayChanges, topOf, treeSize, validatePsArgs } from './changes.js';
 import { alive, startConmon } from './monitor.js';
 import { normalizeName, randomName } from './names.js';
 import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState } from './records.js';
@@ -37,9 +38,12 @@ import type {
   ContainerService,
   ContainerSummary,
   CreateRequest,
+  FilesystemChange,
   HostConfig,
   LogEntry,
   LogsOptions,
+  PruneReport,
+  TopResult,
   WaitCondition,
   WaitResult,
 } from './types.js';
@@ -63,7 +67,14 @@ export interface ContainerServiceDeps {
   volumes?: VolumeProvider;
 }
 
-export type ContainerEvent = { action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy'; id: string; exitCode?: number; signal?: string };
+export type ContainerEvent = {
+  action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause' | 'rename';
+  id: string;
+  exitCode?: number;
+  signal?: string;
+  /** rename: the name before, without the slash */
+  oldName?: string;
+};
 
 const DEFAULT_STOP_TIMEOUT = 10;
 const RESTART_BACKOFF_START = 100;
@@ -446,7 +457,7 @@ export class ContainerStore implements ContainerService {
       const files = new Set(await readdir(this.#exitDir).catch(() => [] as string[]));
       for (const rec of this.records.all()) {
         if (files.has(rec.id)) await this.#reconcile(rec.id);
-        else if (rec.state.status === 'running' && rec.state.conmonPid && !alive(rec.state.conmonPid)) await this.#reconcile(rec.id);
+        else if ((rec.state.status === 'running' || rec.state.status === 'paused') && rec.state.conmonPid && !alive(rec.state.conmonPid)) await this.#reconcile(rec.id);
       }
     } catch (err) {
       this.#deps.log.warn('exit sweep failed', { err });
@@ -661,6 +672,99 @@ export class ContainerStore implements ContainerService {
     });
   }
 
+  // ---- pause / unpause / rename / top / changes / prune ------------------------------
+
+  async pause(idOrName: string): Promise<void> {
+    const rec = this.#find(idOrName);
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      if (cur.state.status === 'paused') throw conflict(`Container ${cur.id} is already paused`);
+      if (cur.state.status === 'restarting') throw conflict(`Container ${cur.id} is restarting, wait until the container is running`);
+      if (cur.state.status !== 'running') throw conflict(`Container ${cur.id} is not running`);
+      await this.runc.pause(cur.id);
+      this.#setState(cur.id, { status: 'paused' });
+      this.#emit({ action: 'pause', id: cur.id });
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const rec = this.#find(idOrName);
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      if (cur.state.status !== 'paused') throw conflict(`Container ${cur.id} is not paused`);
+      await this.runc.resume(cur.id);
+      this.#setState(cur.id, { status: 'running' });
+      this.#emit({ action: 'unpause', id: cur.id });
+    });
+  }
+
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const rec = this.#find(idOrName);
+    if (!newName.trim()) throw invalidArgument('Neither old nor new names may be empty');
+    const name = normalizeName(newName.trim());
+    if (name === rec.name) throw invalidArgument('Renaming a container with the same name as its current name');
+    if (!this.records.rename(rec.id, name)) {
+      const other = this.records.byName(name);
+      throw conflict(
+        `Conflict. The container name "${name}" is already in use by container "${other?.id ?? ''}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    this.#emit({ action: 'rename', id: rec.id, oldName: rec.name.slice(1) });
+  }
+
+  async top(idOrName: string, psArgs = ''): Promise<TopResult> {
+    const args = psArgs.trim() || '-ef';
+    validatePsArgs(args);
+    const rec = this.#find(idOrName);
+    if (rec.state.status === 'restarting') throw conflict(`Container ${rec.id} is restarting, wait until the container is running`);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
+    const pids = await this.runc.ps(rec.id);
+    return topOf(pids, args);
+  }
+
+  async changes(idOrName: string): Promise<FilesystemChange[]> {
+    const rec = this.#find(idOrName);
+    const lower = await this.#lowerDirs(rec);
+    return overlayChanges(join(this.dirOf(rec.id), 'diff'), lower ? lower.split(':') : []);
+  }
+
+  /** The overlay lowerdir option of the container's image ('' when the image is gone). */
+  async #lowerDirs(r: ContainerRecord): Promise<string> {
+    const dir = this.dirOf(r.id);
+    try {
+      const cfg = await this.#deps.images.config(r.imageId as Digest);
+      const top = chainIds(cfg.rootfs.diff_ids).at(-1) ?? null;
+      const overlay = this.#deps.snapshots.mountsFor(top, join(dir, 'diff'), join(dir, 'work'))[0];
+      return overlay?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length) ?? '';
+    } catch {
+      return ''; // the image is gone (rmi -f): no lower dirs
+    }
+  }
+
+  async prune(filters: Record<string, string[]> = {}): Promise<PruneReport> {
+    for (const key of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(key)) throw invalidArgument(`invalid filter '${key}'`);
+    const until = filters.until?.length ? untilCutoff(filters.until) : undefined;
+    const report: PruneReport = { ContainersDeleted: [], SpaceReclaimed: 0 };
+    for (const rec of this.records.all()) {
+      const st = rec.state.status;
+      if (st === 'running' || st === 'paused' || st === 'restarting' || st === 'removing') continue;
+      if (until !== undefined && Date.parse(rec.created) >= until) continue;
+      if (!labelsMatch(rec.config.Labels ?? {}, filters.label ?? [], filters['label!'] ?? [])) continue;
+      const size = await treeSize(join(this.dirOf(rec.id), 'diff'));
+      try {
+        await this.remove(rec.id);
+      } catch (err) {
+        if (isCode(err, 'not_found') || isCode(err, 'conflict')) continue; // removed or started meanwhile
+        throw err;
+      }
+      report.ContainersDeleted.push(rec.id);
+      report.SpaceReclaimed += size;
+    }
+    return report;
+  }
+
   // ---- wait -----------------------------------------------------------------------
 
   async wait(idOrName: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<WaitResult> {
@@ -748,15 +852,7 @@ export class ContainerStore implements ContainerService {
     const r = this.#find(idOrName);
     const s = r.state;
     const dir = this.dirOf(r.id);
-    let lower = '';
-    try {
-      const cfg = await this.#deps.images.config(r.imageId as Digest);
-      const top = chainIds(cfg.rootfs.diff_ids).at(-1) ?? null;
-      const overlay = this.#deps.snapshots.mountsFor(top, join(dir, 'diff'), join(dir, 'work'))[0];
-      lower = overlay?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length) ?? '';
-    } catch {
-      /* the image is gone (rmi -f): no lower dirs to show */
-    }
+    const lower = await this.#lowerDirs(r);
     const mode = r.hostConfig.NetworkMode ?? 'bridge';
     return {
       Id: r.id,
@@ -1000,6 +1096,29 @@ function mountsOf(r: ContainerRecord): unknown[] {
       Propagation: '',
     })),
   );
+}
+
+/** prune's until: unix seconds (fraction allowed), an RFC 3339 time, or a Go duration ago ("24h", "10m30s"); ms since the epoch. */
+function untilCutoff(values: string[], now = Date.now()): number {
+  const v = (values[0] ?? '').trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length && parts.map((p) => p[0]).join('') === v) {
+    return now - parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0);
+  }
+  const parsed = Date.parse(v);
+  if (Number.isNaN(parsed)) throw invalidArgument(`failed to parse value as time or duration: "${v}"`);
+  return parsed;
+}
+
+/** label=k / label=k=v must all match; label!=k / label!=k=v must all not. */
+function labelsMatch(labels: Record<string, string>, want: string[], notWant: string[]): boolean {
+  const has = (l: string) => {
+    const i = l.indexOf('=');
+    return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+  };
+  return want.every(has) && !notWant.some(has);
 }
 
 function safeRegex(s: string): RegExp {

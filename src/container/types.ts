@@ -163,10 +163,41 @@ export interface ContainerService {
   /** Docker's ContainerInspectResponse. */
   inspect(idOrName: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
   logs(idOrName: string, opts?: LogsOptions): AsyncIterable<LogEntry>;
+  // The operations below are optional so scripted services may leave them out (the routes answer 501).
+  /** runc pause; 'conflict' when not running or already paused. */
+  pause?(idOrName: string): Promise<void>;
+  /** runc resume; 'conflict' when not paused. */
+  unpause?(idOrName: string): Promise<void>;
+  /** 'conflict' when the name is taken, 'invalid_argument' for a bad or unchanged name. */
+  rename?(idOrName: string, newName: string): Promise<void>;
+  /** Host `ps` (default -ef) limited to the container's processes; 'conflict' when not running. */
+  top?(idOrName: string, psArgs?: string): Promise<TopResult>;
+  /** Changes of the container's writable layer against its image, in walk order. */
+  changes?(idOrName: string): Promise<FilesystemChange[]>;
+  /** Remove stopped containers (filters: until, label, label!). */
+  prune?(filters?: Record<string, string[]>): Promise<PruneReport>;
   /** Does any container (running or not) use this image ID? (rmi refuses those without -f) */
   imageInUse(imageId: string): boolean;
   /** Daemon start: re-adopt running containers, record exits that happened while down, resume restart policies. */
   restore(): Promise<void>;
   /** Daemon stop: containers keep running (conmon holds them). */
   close(): Promise<void>;
+}
+
+/** GET /containers/{id}/top */
+export interface TopResult {
+  Titles: string[];
+  Processes: string[][];
+}
+
+/** GET /containers/{id}/changes: Kind 0 modified, 1 added, 2 deleted. */
+export interface FilesystemChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+/** POST /containers/prune */
+export interface PruneReport {
+  ContainersDeleted: string[];
+  SpaceReclaimed: number;
 }

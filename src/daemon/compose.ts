@@ -9,6 +9,7 @@ import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
 import { createContainerService, ExecManager } from '../container/index.js';
 import { VolumeStore } from '../volume/index.js';
+import { EventBus, feedEvents } from '../events/index.js';
 import type { Logger, LogLevel } from '../util/index.js';
 import type { ApiServices } from './server.js';
 import { createSystemInfo } from './sysinfo.js';
@@ -64,6 +65,8 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
       ...(cfg.cgroupParent ? { cgroupParent: cfg.cgroupParent } : {}),
     });
     volumes.setUsedBy((name) => containers.volumeUsers(name));
+    const events = new EventBus();
+    feedEvents(events, { containers, images });
     // closed before the database (cleanups run in reverse); containers keep running under conmon
     cleanups.push(() => containers.close());
     images.setImageUsers(async (imageId) =>
@@ -72,7 +75,7 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     const exec = new ExecManager({ containers, log: log.child({ module: 'exec' }) });
     await containers.restore();
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
-    return { images, containers, exec, volumes, registry, system, close };
+    return { images, containers, exec, volumes, registry, system, events, close };
   } catch (err) {
     await close();
     throw err;

@@ -19,6 +19,8 @@ import { volumeRoutes } from './routes/volumes.js';
 import type { VolumeService } from '../volume/index.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { eventRoutes } from './routes/events.js';
+import type { EventBus } from '../events/index.js';
 import type { SystemInfoSource } from './sysinfo.js';
 
 export interface ApiServices {
@@ -30,6 +32,8 @@ export interface ApiServices {
   volumes?: VolumeService;
   registry: Pick<RegistryClient, 'login'>;
   system: SystemInfoSource;
+  /** the event stream; GET /events exists only when given */
+  events?: EventBus;
 }
 
 export interface ApiServer {
@@ -49,6 +53,7 @@ export function buildRouter(services: ApiServices): Router {
   containerRoutes(router, services.containers);
   if (services.exec) execRoutes(router, services.exec);
   if (services.volumes) volumeRoutes(router, services.volumes);
+  if (services.events) eventRoutes(router, services.events);
   return router;
 }
 

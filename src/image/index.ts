@@ -12,7 +12,7 @@ import { applyLayerInWorker, warmUnpackWorkers } from '../storage/index.js';
 import { ImageStore } from './service.js';
 
 export type * from './types.js';
-export { ImageStore } from './service.js';
+export { ImageStore, type ImageEvent } from './service.js';
 export { parseImageConfig, chainIds, applyChanges, type ImageConfig } from './config.js';
 export { humanSize, progressBar } from './progress.js';
 

@@ -71,6 +71,9 @@ export function familiarOfFull(full: string): string {
   return familiarString(parseReference(full));
 }
 
+/** docker's image event actions; id is the Actor.ID docker uses (the reference for pull, else the image ID). */
+export type ImageEvent = { action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load'; id: string; name: string };
+
 export class ImageStore implements ImageService {
   readonly records: ImageRecords;
   readonly #deps: ImageServiceDeps;
@@ -80,6 +83,23 @@ export class ImageStore implements ImageService {
   readonly #leases = new Map<string, number>();
   #gcRunning: Promise<unknown> = Promise.resolve();
   #usedBy?: (imageId: Digest) => Promise<{ id: string; running: boolean }[]>;
+  readonly #listeners = new Set<(e: ImageEvent) => void>();
+
+  /** Subscribe to image events (docker's actions); returns the unsubscribe. */
+  onEvent(fn: (e: ImageEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emit(e: ImageEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.#deps.log.warn('event listener failed', { err });
+      }
+    }
+  }
 
   constructor(deps: ImageServiceDeps) {
     this.#deps = deps;
@@ -273,6 +293,7 @@ export class ImageStore implements ImageService {
           const shown = familiarString(ref);
           emit({ status: already ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
           if (previous) this.#deps.log.debug('tag moved; previous image may now be dangling', { previous });
+          this.#emit({ action: 'pull', id: shown, name: familiarName(ref) });
           return { reference: shown, digest: top.digest, id };
         } finally {
           releaseChains();
@@ -480,9 +501,20 @@ export class ImageStore implements ImageService {
       this.records.setTag(tagRefOf(target), id);
       this.records.touchTagTime(id, new Date().toISOString());
     });
+    this.#emit({ action: 'tag', id, name: familiarString(target) });
   }
 
   async remove(nameOrId: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteItem[]> {
+    const id = this.resolve(nameOrId).id;
+    const out = await this.#remove(nameOrId, opts);
+    for (const item of out) {
+      if ('Untagged' in item) this.#emit({ action: 'untag', id, name: id });
+      else if (item.Deleted === id) this.#emit({ action: 'delete', id, name: id });
+    }
+    return out;
+  }
+
+  async #remove(nameOrId: string, opts: { force?: boolean; noprune?: boolean }): Promise<DeleteItem[]> {
     const r = this.resolve(nameOrId);
     const out: DeleteItem[] = [];
     const tags = this.records.tagsOf(r.id);
@@ -668,12 +700,19 @@ export class ImageStore implements ImageService {
 
   async load(tar: Readable, opts: { onProgress?: ProgressFn; quiet?: boolean } = {}): Promise<string[]> {
     const { loadArchive } = await import('./archive.js');
-    return loadArchive(this, tar, opts.onProgress ?? noProgress);
+    const loaded = await loadArchive(this, tar, opts.onProgress ?? noProgress);
+    for (const name of loaded) {
+      const id = this.resolve(name).id;
+      this.#emit({ action: 'load', id, name: id });
+    }
+    return loaded;
   }
 
   async import(tar: Readable, opts: ImportOptions = {}): Promise<string> {
     const { importRootfs } = await import('./archive.js');
-    return importRootfs(this, tar, opts);
+    const id = await importRootfs(this, tar, opts);
+    this.#emit({ action: 'import', id, name: id });
+    return id;
   }
 
   /** Record an image whose layers are all committed snapshots (load, import). */

@@ -364,7 +364,7 @@ export const start: Handler = async (ctx, { flags, args }) => {
 // ---------------------------------------------------------------- stop, restart, kill, rm, wait
 
 /** Runs `op` for each name, printing the name on success and docker's error line otherwise; exit 1 if any failed. */
-async function forEach(ctx: CommandContext, names: readonly string[], op: (name: string) => Promise<unknown>, print = (name: string) => `${name}\n`): Promise<number> {
+export async function forEach(ctx: CommandContext, names: readonly string[], op: (name: string) => Promise<unknown>, print = (name: string) => `${name}\n`): Promise<number> {
   let failed = false;
   for (const name of names) {
     try {

@@ -145,6 +145,34 @@ export function containerRoutes(router: Router, containers: ContainerService): v
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 0 }).end();
   });
 
+  /** The optional operation, or 501 when this service has none. */
+  const op = <K extends 'pause' | 'unpause' | 'rename' | 'top' | 'changes' | 'prune'>(name: K): NonNullable<ContainerService[K]> => {
+    const fn = containers[name];
+    if (!fn) throw new BerthError('not_implemented', `${name} is not supported`);
+    return fn.bind(containers) as NonNullable<ContainerService[K]>;
+  };
+  router.post('/containers/{id}/pause', async (ctx) => {
+    await op('pause')(ctx.params.id as string);
+    noContent(ctx);
+  });
+  router.post('/containers/{id}/unpause', async (ctx) => {
+    await op('unpause')(ctx.params.id as string);
+    noContent(ctx);
+  });
+  router.post('/containers/{id}/rename', async (ctx) => {
+    await op('rename')(ctx.params.id as string, ctx.query.get('name') ?? '');
+    noContent(ctx);
+  });
+  router.get('/containers/{id}/top', async ({ res, params, query }) => {
+    writeJson(res, 200, await op('top')(params.id as string, query.get('ps_args') ?? ''));
+  });
+  router.get('/containers/{id}/changes', async ({ res, params }) => {
+    writeJson(res, 200, await op('changes')(params.id as string));
+  });
+  router.post('/containers/prune', async ({ res, query }) => {
+    writeJson(res, 200, await op('prune')(parseFilters(query.get('filters'), ['until', 'label', 'label!'])));
+  });
+
   router.post('/containers/{id}/wait', async ({ res, params, query, signal }) => {
     const id = params.id as string;
     const condition = (query.get('condition') || 'not-running') as WaitCondition;
