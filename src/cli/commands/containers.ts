@@ -9,7 +9,8 @@ import { CliError, str, bool, list, type Handler, type CommandContext, type OutS
 import { UsageError, type FlagValues } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { parseReference, withDefaultTag, referenceString, fullName } from '../reference.js';
-import { formatList, context, Template, TemplateError } from '../format/index.js';
+import { formatList, context, Template } from '../format/index.js';
+import { printInspected } from '../inspect-output.js';
 import { humanSizeWithPrecision, sinceUnix, goTimeString } from '../format/units.js';
 import { ellipsis, parseFilters, registryAuthHeader, truncateId } from './images.js';
 
@@ -574,25 +575,7 @@ async function inspectKinds(ctx: CommandContext, names: readonly string[], forma
     if (hit !== undefined) found.push(hit);
     else errors.push(kinds.length > 1 ? `Error: No such object: ${name}` : `Error response from daemon: ${lastError?.message ?? `No such object: ${name}`}`);
   }
-  if (tmpl) {
-    let out = '';
-    for (const item of found) {
-      try {
-        out += tmpl.execute(item) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new CliError(`template: ${err.message.replace(/^template: /, '')}`, 1);
-        throw err;
-      }
-    }
-    ctx.stdout.write(out);
-  } else {
-    ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  }
-  if (errors.length) {
-    ctx.stderr.write(`${errors.join('\n')}\n`);
-    return 1;
-  }
-  return 0;
+  return printInspected(ctx, found, tmpl, errors);
 }
 
 export const inspectObjects: Handler = async (ctx, { flags, args }) => {

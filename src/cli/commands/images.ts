@@ -11,7 +11,8 @@ import { UsageError } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { credentialsFor, encodeAuthHeader, loadConfig } from '../config.js';
 import { parseReference, withDefaultTag, referenceString, familiarName, fullName } from '../reference.js';
-import { formatList, context, Template, TemplateError } from '../format/index.js';
+import { formatList, context, Template } from '../format/index.js';
+import { printInspected } from '../inspect-output.js';
 import { humanSize, humanSizeWithPrecision, sinceUnix, goTimeString, rfc3339 } from '../format/units.js';
 
 // ---------------------------------------------------------------- shared
@@ -225,25 +226,7 @@ async function inspectAll(ctx: CommandContext, names: readonly string[], format:
       else throw err;
     }
   }
-  if (tmpl) {
-    let out = '';
-    for (const item of found) {
-      try {
-        out += tmpl.execute(item) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new CliError(`template: ${err.message.replace(/^template: /, '')}`, 1);
-        throw err;
-      }
-    }
-    ctx.stdout.write(out);
-  } else {
-    ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  }
-  if (errors.length) {
-    ctx.stderr.write(`${errors.join('\n')}\n`);
-    return 1;
-  }
-  return 0;
+  return printInspected(ctx, found, tmpl, errors);
 }
 
 export const inspectImages: Handler = async (ctx, { flags, args }) => inspectAll(ctx, args, str(flags, 'format'), false);

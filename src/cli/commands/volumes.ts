@@ -4,6 +4,7 @@ import { ApiError, readAll } from '../client.js';
 import { CliError, str, bool, list, type Handler, type CommandContext } from '../context.js';
 import { UsageError } from '../args.js';
 import { formatList, context, Template, TemplateError } from '../format/index.js';
+import { printInspected } from '../inspect-output.js';
 import { humanSize } from '../format/units.js';
 import { addFilter, confirm, parseFilters } from './images.js';
 
@@ -85,25 +86,7 @@ export const inspect: Handler = async (ctx, { flags, args }) => {
       errors.push(`Error response from daemon: ${err.message}`);
     }
   }
-  if (tmpl) {
-    let out = '';
-    for (const v of found) {
-      try {
-        out += tmpl.execute(v) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new CliError(`template: ${err.message.replace(/^template: /, '')}`, 1);
-        throw err;
-      }
-    }
-    ctx.stdout.write(out);
-  } else {
-    ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  }
-  if (errors.length) {
-    ctx.stderr.write(`${errors.join('\n')}\n`);
-    return 1;
-  }
-  return 0;
+  return printInspected(ctx, found, tmpl, errors);
 };
 
 export const remove: Handler = async (ctx: CommandContext, { flags, args }) => {
