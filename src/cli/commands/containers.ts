@@ -2,9 +2,9 @@
 // wait, inspect. Flags and output follow the docker CLI; attach uses the
 // Engine API's connection hijack and stdcopy demultiplexing.
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, buildQuery, jsonStream, readAll, type QueryValue } from '../client.js';
+import { hijackedPost } from '../hijack.js';
 import { CliError, str, bool, list, type Handler, type CommandContext, type OutStream } from '../context.js';
 import { UsageError, type FlagValues } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
@@ -234,36 +234,7 @@ function daemonError(err: unknown, exitCode: number): unknown {
 
 /** Opens POST /containers/{id}/attach with docker's upgrade headers; resolves with the raw socket once 101 arrives. */
 async function hijack(ctx: CommandContext, id: string, query: Record<string, QueryValue>): Promise<Duplex> {
-  const client = ctx.client();
-  const version = await client.apiVersion();
-  return new Promise<Duplex>((resolve, reject) => {
-    const req = httpRequest({
-      socketPath: client.socketPath,
-      method: 'POST',
-      path: `/v${version}/containers/${path(id)}/attach${buildQuery(query)}`,
-      headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'User-Agent': 'berth-cli', 'Content-Type': 'text/plain' },
-    });
-    req.on('upgrade', (_res: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (head.length) socket.unshift(head);
-      resolve(socket);
-    });
-    req.on('response', (res: IncomingMessage) => {
-      // No upgrade: an error status (or an old server streaming a plain body).
-      if ((res.statusCode ?? 500) >= 400) {
-        void readAll(res).then((b) => {
-          let message = b.toString().trim();
-          try {
-            message = (JSON.parse(message) as { message: string }).message;
-          } catch {
-            /* plain text */
-          }
-          reject(new ApiError(res.statusCode ?? 500, message));
-        }, reject);
-      } else resolve(res as unknown as Duplex);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return hijackedPost(ctx, `/containers/${path(id)}/attach${buildQuery(query)}`);
 }
 
 /** stdcopy.StdCopy: split frames onto stdout/stderr until the stream ends (raw copy for a TTY). */

@@ -1,9 +1,9 @@
 // berth exec: create the exec, start it on a hijacked connection (docker's
 // Upgrade: tcp), copy the demultiplexed output, then inspect the exec for its
 // exit code, as the docker CLI does. -d starts it detached and returns.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, readAll } from '../client.js';
+import { hijackedPost } from '../hijack.js';
 import { CliError, bool, list, str, type CommandContext, type Handler } from '../context.js';
 import { demuxTo } from './containers.js';
 
@@ -11,41 +11,7 @@ const path = (s: string) => encodeURIComponent(s);
 
 /** POST /exec/{id}/start with the upgrade headers; resolves with the raw connection once 101 arrives. */
 async function startHijacked(ctx: CommandContext, execId: string, body: string): Promise<Duplex> {
-  const client = ctx.client();
-  const version = await client.apiVersion();
-  return new Promise<Duplex>((resolve, reject) => {
-    const req = httpRequest({
-      socketPath: client.socketPath,
-      method: 'POST',
-      path: `/v${version}/exec/${path(execId)}/start`,
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'tcp',
-        'User-Agent': 'berth-cli',
-        'Content-Type': 'application/json',
-        'Content-Length': Buffer.byteLength(body),
-      },
-    });
-    req.on('upgrade', (_res: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (head.length) socket.unshift(head);
-      resolve(socket);
-    });
-    req.on('response', (res: IncomingMessage) => {
-      if ((res.statusCode ?? 500) >= 400) {
-        void readAll(res).then((b) => {
-          let message = b.toString().trim();
-          try {
-            message = (JSON.parse(message) as { message: string }).message;
-          } catch {
-            /* plain text */
-          }
-          reject(new ApiError(res.statusCode ?? 500, message));
-        }, reject);
-      } else resolve(res as unknown as Duplex);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return hijackedPost(ctx, `/exec/${path(execId)}/start`, { contentType: 'application/json', data: body });
 }
 
 export const exec: Handler = async (ctx, { flags, args }) => {
