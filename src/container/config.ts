@@ -77,11 +77,24 @@ export function humanDuration(ms: number): string {
 }
 
 /** docker's State.String(): the Status column of `docker ps`. */
+function healthSuffix(s: ContainerState): string {
+  switch (s.health?.Status) {
+    case 'starting':
+      return ' (health: starting)';
+    case 'healthy':
+      return ' (healthy)';
+    case 'unhealthy':
+      return ' (unhealthy)';
+    default:
+      return '';
+  }
+}
+
 export function statusString(s: ContainerState, now = Date.now()): string {
   const since = (t: string) => humanDuration(Math.max(0, now - Date.parse(t)));
   switch (s.status) {
     case 'running':
-      return `Up ${since(s.startedAt)}`;
+      return `Up ${since(s.startedAt)}${healthSuffix(s)}`;
     case 'paused':
       return `Up ${since(s.startedAt)} (Paused)`;
     case 'restarting':

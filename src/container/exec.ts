@@ -147,6 +147,17 @@ export class ExecManager {
     return session;
   }
 
+  /** SIGKILL a running exec's process (a timed-out health probe); no-op when it is not running. */
+  kill(execId: string): void {
+    const e = this.#execs.get(execId);
+    if (!e?.running || e.pid <= 0) return;
+    try {
+      process.kill(e.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
   /** The container's ID if it is running (docker's getActiveContainer). */
   async #runningContainer(idOrName: string): Promise<string> {
     const info = (await this.#deps.containers.inspect(idOrName)) as { Id: string; State: { Running: boolean; Paused: boolean; Restarting: boolean } };

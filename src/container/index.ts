@@ -29,4 +29,5 @@ export { normalizeName, randomName } from './names.js';
 export function createContainerService(deps: ContainerServiceDeps): ContainerStore {
   return new ContainerStore(deps);
 }
+export { execProber, probeCommand, type HealthState, type HealthStatus, type HealthLogEntry } from './health.js';
 export { ExecManager, type ExecManagerDeps, type ExecCreateRequest, type ExecInspect, type ExecSession } from './exec.js';

@@ -1,10 +1,11 @@
 // Container records in SQLite: one row per container. The merged config and
-// the host config are JSON (written once at create); the state is a JSON
+// the host config are JSON (written at create; update replaces the host config); the state is a JSON
 // column too, replaced whole by single-row UPDATEs, so every state change is
 // atomic.
 import type { Db } from '../db/index.js';
 import { migrate } from '../db/index.js';
 import type { ContainerStatus, CreateRequest, HostConfig } from './types.js';
+import type { HealthState } from './health.js';
 
 /** The container's Config as docker's inspect shows it (image config merged with the request). */
 export type ContainerConfig = Omit<CreateRequest, 'HostConfig' | 'NetworkingConfig'> & { Image: string };
@@ -24,6 +25,8 @@ export interface ContainerState {
   manuallyStopped: boolean;
   /** the monitor (conmon) of the current run */
   conmonPid: number;
+  /** health check results (containers with a HEALTHCHECK) */
+  health?: HealthState;
 }
 
 /** A volume mounted into the container, resolved at create. */
@@ -157,6 +160,11 @@ export class ContainerRecords {
 
   setState(id: string, state: ContainerState): void {
     this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+  }
+
+  /** docker update: the new limits and restart policy. */
+  setHostConfig(id: string, hostConfig: HostConfig): void {
+    this.#db.prepare('UPDATE containers SET host_config = ? WHERE id = ?').run(JSON.stringify(hostConfig), id);
   }
 
   /** false when the new name is taken (the UNIQUE constraint decides). */

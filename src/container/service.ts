@@ -32,6 +32,7 @@ import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './
 import { K8sLogParser, type ParsedEntry } from './logs.js';
 import { overlayChanges, topOf, treeSize, validatePsArgs } from './changes.js';
 import { alive, startConmon } from './monitor.js';
+import { HealthChecker, probeCommand, type HealthStatus, type Prober } from './health.js';
 import { normalizeName, randomName } from './names.js';
 import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState } from './records.js';
 import type {
@@ -39,8 +40,12 @@ import type {
   ContainerSummary,
   CreateRequest,
   FilesystemChange,
+  CommitSource,
   HostConfig,
   LogEntry,
+  RootfsView,
+  StatsTarget,
+  UpdateRequest,
   LogsOptions,
   PruneReport,
   TopResult,
@@ -59,6 +64,8 @@ export interface ContainerServiceDeps {
   runtimeBinary?: string;
   /** default /usr/bin/conmon */
   conmonBinary?: string;
+  /** --init's process (docker-init is tini too): default Debian's static tini, /usr/bin/tini-static */
+  initBinary?: string;
   /** cgroupfs parent of every container (default /berth); tests use a unique one */
   cgroupParent?: string;
   /** how often the reconcile loop sweeps the exit files besides watching them (ms, default 1000) */
@@ -68,7 +75,7 @@ export interface ContainerServiceDeps {
 }
 
 export type ContainerEvent = {
-  action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause' | 'rename';
+  action: 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause' | 'rename' | 'update' | `health_status: ${HealthStatus}`;
   id: string;
   exitCode?: number;
   signal?: string;
@@ -98,6 +105,10 @@ export class ContainerStore implements ContainerService {
   /** docker's restart manager backoff per container (in memory, like dockerd's) */
   readonly #backoff = new Map<string, number>();
   readonly #listeners = new Set<(e: ContainerEvent) => void>();
+  /** temporary users of a container's rootfs mount (cp, export): the last one unmounts a stopped container's */
+  readonly #rootfsUsers = new Map<string, number>();
+  readonly #health: HealthChecker;
+  #prober: Prober | undefined;
   #watcher: FSWatcher | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -109,6 +120,25 @@ export class ContainerStore implements ContainerService {
     this.#cgroupParent = deps.cgroupParent ?? '/berth';
     this.records = new ContainerRecords(deps.db);
     this.runc = new Runc({ root: join(deps.root, 'runc'), logDir: join(deps.root, 'runc-log'), binary: deps.runtimeBinary ?? '/usr/sbin/runc' });
+    this.#health = new HealthChecker({
+      probe: (id, cmd, timeout) => {
+        if (!this.#prober) throw new BerthError('unavailable', 'health checks need exec');
+        return this.#prober(id, cmd, timeout);
+      },
+      current: (id) => {
+        const r = this.records.get(id);
+        return r && { health: r.state.health, startedAt: r.state.startedAt, running: r.state.status === 'running' };
+      },
+      save: (id, health) => {
+        if (this.records.get(id)) this.#setState(id, { health });
+      },
+      changed: (id, status) => this.#emit({ action: `health_status: ${status}`, id }),
+    });
+  }
+
+  /** Health checks run as execs; the daemon wires the exec manager in here. */
+  setHealthProber(prober: Prober): void {
+    this.#prober = prober;
   }
 
   /** Subscribe to lifecycle events (docker's event actions); returns the unsubscribe. */
@@ -332,6 +362,7 @@ export class ContainerStore implements ContainerService {
         ...(opts.manual ? { manuallyStopped: false, restartCount: 0 } : {}),
       });
       this.#emit({ action: 'start', id });
+      this.#health.start(id, rec.config.Healthcheck, { fresh: true });
     } catch (err) {
       const message = messageOf(err);
       // docker: 127 when the executable is missing, 126 when it cannot be run, else 128.
@@ -393,9 +424,17 @@ export class ContainerStore implements ContainerService {
       else throw invalidArgument(`invalid --security-opt: ${opt}`);
     }
     const network: NamespaceSetting = hostNet ? 'host' : 'private';
+    let args = [rec.path, ...rec.args];
+    if (hc.Init) {
+      // docker: its init (tini) bind-mounted at /sbin/docker-init runs the entrypoint as its child
+      const init = this.#deps.initBinary ?? '/usr/bin/tini-static';
+      if (!(await stat(init).then((st) => st.isFile(), () => false))) throw invalidArgument(`exec: "docker-init": executable file not found in $PATH (${init} is missing: install tini)`);
+      binds.push({ source: init, destination: '/sbin/docker-init', readonly: true, recursive: false });
+      args = ['/sbin/docker-init', '--', ...args];
+    }
     const input: SpecInput = {
       rootfs,
-      args: [rec.path, ...rec.args],
+      args,
       env,
       cwd: cfg.WorkingDir || '/',
       user,
@@ -433,6 +472,7 @@ export class ContainerStore implements ContainerService {
   }
 
   async #unmountRootfs(id: string): Promise<void> {
+    if ((this.#rootfsUsers.get(id) ?? 0) > 0) return; // the last cp/export user unmounts
     const rootfs = join(this.dirOf(id), 'rootfs');
     if (!(await isMountPoint(rootfs))) return;
     try {
@@ -494,6 +534,7 @@ export class ContainerStore implements ContainerService {
 
   async #recordExit(rec: ContainerRecord, exitCode: number, error: string): Promise<void> {
     const id = rec.id;
+    this.#health.stop(id);
     const dir = this.dirOf(id);
     const oomKilled = (await stat(join(dir, 'oom')).then(() => true, () => false)) || (await this.#cgroupOomKills(id)) > 0;
     await this.runc.delete(id, { force: true }).catch((err: unknown) => {
@@ -648,6 +689,7 @@ export class ContainerStore implements ContainerService {
       throw conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
     }
     this.#cancelRestart(rec.id);
+    this.#health.stop(rec.id);
     if (rec.state.status === 'removing') throw conflict(`removal of container ${rec.id} is already in progress`);
     if (running) {
       this.#setState(rec.id, { manuallyStopped: true });
@@ -658,6 +700,7 @@ export class ContainerStore implements ContainerService {
       if (!cur) return;
       this.#setState(rec.id, { status: 'removing' });
       await this.runc.delete(rec.id, { force: true }).catch(() => undefined);
+      this.#rootfsUsers.delete(rec.id); // a cp still reading loses its mount: the container is going
       await this.#unmountRootfs(rec.id);
       await rm(join(this.#exitDir, rec.id), { force: true });
       await rm(this.dirOf(rec.id), { recursive: true, force: true });
@@ -722,6 +765,105 @@ export class ContainerStore implements ContainerService {
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
     const pids = await this.runc.ps(rec.id);
     return topOf(pids, args);
+  }
+
+  // ---- rootfs access (cp, export, commit), stats, update --------------------------------
+
+  async withRootfs<T>(idOrName: string, fn: (view: RootfsView) => Promise<T>): Promise<T> {
+    const id = this.#find(idOrName).id;
+    const rootfs = await this.#locked(id, async () => {
+      const cur = this.records.get(id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      if (cur.state.status === 'removing' || cur.state.status === 'dead') throw conflict(`container ${id} is marked for removal and cannot be accessed`);
+      const path = await this.#mountRootfs(cur);
+      this.#rootfsUsers.set(id, (this.#rootfsUsers.get(id) ?? 0) + 1);
+      return path;
+    });
+    try {
+      const cur = this.records.get(id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      const running = cur.state.status === 'running' || cur.state.status === 'paused';
+      return await fn({ rootfs, mounts: this.#mountView(cur, running), running });
+    } finally {
+      await this.#locked(id, async () => {
+        const left = (this.#rootfsUsers.get(id) ?? 1) - 1;
+        if (left > 0) {
+          this.#rootfsUsers.set(id, left);
+          return;
+        }
+        this.#rootfsUsers.delete(id);
+        const cur = this.records.get(id);
+        if (cur && cur.state.status !== 'running' && cur.state.status !== 'paused') await this.#unmountRootfs(id);
+      });
+    }
+  }
+
+  /** The container's volume, bind and tmpfs mounts as host paths (a tmpfs is reachable only while the container runs). */
+  #mountView(r: ContainerRecord, running: boolean): RootfsView['mounts'] {
+    const out: RootfsView['mounts'] = [];
+    const { binds, tmpfs } = userMounts(r.hostConfig);
+    for (const b of binds) out.push({ destination: b.destination, source: b.source, readOnly: !!b.readonly, type: 'bind' });
+    for (const v of r.volumes ?? []) out.push({ destination: v.destination, source: v.source, readOnly: v.readonly, type: 'volume' });
+    if (running && r.state.pid > 0) {
+      for (const t of tmpfs) out.push({ destination: t.destination, source: `/proc/${r.state.pid}/root${t.destination}`, readOnly: false, type: 'tmpfs' });
+    }
+    return out;
+  }
+
+  async commitSource(idOrName: string): Promise<CommitSource> {
+    const r = this.#find(idOrName);
+    const { Image: _image, ...config } = r.config;
+    return {
+      id: r.id,
+      name: r.name,
+      imageId: r.imageId,
+      config: { ...config, Image: r.imageId },
+      upperDir: join(this.dirOf(r.id), 'diff'),
+      running: r.state.status === 'running' || r.state.status === 'paused',
+      paused: r.state.status === 'paused',
+    };
+  }
+
+  async statsTarget(idOrName: string): Promise<StatsTarget> {
+    const r = this.#find(idOrName);
+    const running = r.state.status === 'running' || r.state.status === 'paused';
+    return { id: r.id, name: r.name, running, pid: running ? r.state.pid : 0, cgroupsPath: cgroupsPathFor(r.id, this.#cgroupParent) };
+  }
+
+  async update(idOrName: string, update: UpdateRequest): Promise<{ Warnings: string[] }> {
+    const rec = this.#find(idOrName);
+    return this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      if (cur.state.status === 'removing' || cur.state.status === 'dead') throw conflict(`Container ${cur.id} is marked for removal and cannot be "update"`);
+      const hc: HostConfig = { ...cur.hostConfig };
+      const keys = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit'] as const;
+      for (const k of keys) {
+        const v = update[k];
+        if (v !== undefined && v !== null && v !== 0 && v !== '') (hc as Record<string, unknown>)[k] = v;
+      }
+      if (update.NanoCpus && (hc.CpuQuota || hc.CpuPeriod) && (update.CpuQuota || update.CpuPeriod)) {
+        throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+      }
+      // docker: raising memory above the old swap limit needs a new swap limit too
+      if (update.Memory && !update.MemorySwap && cur.hostConfig.MemorySwap && cur.hostConfig.MemorySwap > 0 && update.Memory > cur.hostConfig.MemorySwap) {
+        throw invalidArgument('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      }
+      if (update.RestartPolicy?.Name !== undefined) {
+        const name = update.RestartPolicy.Name || 'no';
+        if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw invalidArgument(`invalid restart policy '${name}'`);
+        if (cur.hostConfig.AutoRemove && name !== 'no') throw invalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        hc.RestartPolicy = { Name: name, MaximumRetryCount: update.RestartPolicy.MaximumRetryCount ?? 0 };
+      }
+      const resources = buildResources({ rootfs: '', args: ['x'], env: [], host: undefined as never, resources: resourcesOf(hc) });
+      if (cur.state.status === 'running' || cur.state.status === 'paused') {
+        delete resources.devices; // runc update leaves device rules alone; only limits change
+        await this.runc.update(cur.id, resources);
+      }
+      this.records.setHostConfig(cur.id, hc);
+      this.#emit({ action: 'update', id: cur.id });
+      return { Warnings: [] };
+    });
   }
 
   async changes(idOrName: string): Promise<FilesystemChange[]> {
@@ -823,6 +965,10 @@ export class ContainerStore implements ContainerService {
         if (i < 0 ? !(l in labels) : labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
       }
       if (filters.network?.length && !filters.network.includes(r.hostConfig.NetworkMode ?? 'bridge')) return false;
+      if (filters.health?.length) {
+        const h = probeCommand(r.config.Healthcheck) && r.state.health && st === 'running' ? r.state.health.Status : 'none';
+        if (!filters.health.includes(h)) return false;
+      }
       return true;
     });
     if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
@@ -871,6 +1017,7 @@ export class ContainerStore implements ContainerService {
         Error: s.error,
         StartedAt: s.startedAt,
         FinishedAt: s.finishedAt,
+        ...(s.health && probeCommand(r.config.Healthcheck) ? { Health: s.health } : {}),
       },
       Image: r.imageId,
       ResolvConfPath: join(dir, 'resolv.conf'),
@@ -1022,6 +1169,8 @@ export class ContainerStore implements ContainerService {
     }
     if (s === 'running' || s === 'paused') {
       await this.#reconcile(rec.id); // alive: re-adopted as is; exited while we were down: recorded (and restarted per policy)
+      const cur = this.records.get(rec.id);
+      if (cur?.state.status === 'running' || cur?.state.status === 'paused') this.#health.start(rec.id, cur.config.Healthcheck, { fresh: false });
       return;
     }
     const policy = rec.hostConfig.RestartPolicy?.Name;
@@ -1039,6 +1188,7 @@ export class ContainerStore implements ContainerService {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#health.close();
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#sweeper) clearInterval(this.#sweeper);

@@ -176,6 +176,25 @@ export interface ContainerService {
   changes?(idOrName: string): Promise<FilesystemChange[]>;
   /** Remove stopped containers (filters: until, label, label!). */
   prune?(filters?: Record<string, string[]>): Promise<PruneReport>;
+  /** Where a container's resource usage lives (GET /containers/{id}/stats). */
+  statsTarget?(idOrName: string): Promise<StatsTarget>;
+  /**
+   * Run fn with the container's root filesystem mounted (the live overlay when
+   * running, a temporary mount otherwise) plus its volume and bind mounts, for
+   * docker cp and export. The mount is released when fn settles.
+   */
+  withRootfs?<T>(idOrName: string, fn: (view: RootfsView) => Promise<T>): Promise<T>;
+  /** What docker commit needs: the writable layer (overlay upper dir) and the container's config. */
+  commitSource?(idOrName: string): Promise<CommitSource>;
+  /** POST /containers/{id}/update: new resource limits and restart policy, applied live with runc update. */
+  update?(idOrName: string, update: UpdateRequest): Promise<{ Warnings: string[] }>;
+  /** Resize a container's TTY; 'conflict' when not running. */
+  resize?(idOrName: string, height: number, width: number): Promise<void>;
+  /**
+   * A writable stream to the container's stdin (OpenStdin containers); ending it
+   * closes the container's stdin when StdinOnce is set, as docker attach does.
+   */
+  attachStdin?(idOrName: string): Promise<import('node:stream').Writable>;
   /** Does any container (running or not) use this image ID? (rmi refuses those without -f) */
   imageInUse(imageId: string): boolean;
   /** Daemon start: re-adopt running containers, record exits that happened while down, resume restart policies. */
@@ -200,4 +219,52 @@ export interface FilesystemChange {
 export interface PruneReport {
   ContainersDeleted: string[];
   SpaceReclaimed: number;
+}
+
+export interface StatsTarget {
+  id: string;
+  /** with the leading slash, as docker's stats "name" */
+  name: string;
+  running: boolean;
+  /** the container's init pid (0 when not running): /proc/<pid>/net/dev gives its network counters */
+  pid: number;
+  /** the cgroup path runc was given (cgroupfs), e.g. /berth/<id>: under each v1 controller mount, or under the v2 root */
+  cgroupsPath: string;
+}
+
+export interface RootfsView {
+  /** host path of the container's "/" (merged overlay) */
+  rootfs: string;
+  /** volume, bind and tmpfs mounts, so paths under them resolve to their host source */
+  mounts: { destination: string; source: string; readOnly: boolean; type: 'bind' | 'volume' | 'tmpfs' }[];
+  running: boolean;
+}
+
+export interface CommitSource {
+  id: string;
+  name: string;
+  /** the image the container was created from */
+  imageId: string;
+  /** the container's effective config (image config merged with create options), docker's ContainerConfig */
+  config: CreateRequest;
+  /** the overlay upper dir: the container's changes, to become the new layer */
+  upperDir: string;
+  running: boolean;
+  paused: boolean;
+}
+
+/** Docker's ContainerUpdateRequest (resources + RestartPolicy). */
+export interface UpdateRequest {
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number | null;
+  BlkioWeight?: number;
+  RestartPolicy?: RestartPolicy;
 }

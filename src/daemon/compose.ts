@@ -7,7 +7,7 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
-import { createContainerService, ExecManager } from '../container/index.js';
+import { createContainerService, ExecManager, execProber } from '../container/index.js';
 import { VolumeStore } from '../volume/index.js';
 import { EventBus, feedEvents } from '../events/index.js';
 import type { Logger, LogLevel } from '../util/index.js';
@@ -73,6 +73,7 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
       (await containers.list({ all: true })).filter((c) => c.ImageID === imageId).map((c) => ({ id: c.Id, running: c.State === 'running' || c.State === 'paused' || c.State === 'restarting' })),
     );
     const exec = new ExecManager({ containers, log: log.child({ module: 'exec' }) });
+    containers.setHealthProber(execProber(exec));
     await containers.restore();
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
     return { images, containers, exec, volumes, registry, system, events, close };

@@ -4,7 +4,7 @@
 // with stdcopy's multiplexing unless the container has a TTY.
 import type { Duplex } from 'node:stream';
 import { BerthError, isCode } from '../../errors/index.js';
-import type { ContainerService, CreateRequest, LogEntry, LogsOptions, WaitCondition } from '../../container/types.js';
+import type { ContainerService, CreateRequest, LogEntry, LogsOptions, UpdateRequest, WaitCondition } from '../../container/types.js';
 import type { RequestContext, Router } from '../router.js';
 import { boolValue, parseFilters, readJson, writeJson } from '../request.js';
 import { encodeEntry, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream-mux.js';
@@ -139,14 +139,21 @@ export function containerRoutes(router: Router, containers: ContainerService): v
     await containers.remove(ctx.params.id as string, { force: boolValue(ctx.query, 'force'), volumes: boolValue(ctx.query, 'v') });
     noContent(ctx);
   });
-  // The CLI resizes a TTY after start; there is no TTY plumbing yet, so only the container's existence is checked.
-  router.post('/containers/{id}/resize', async ({ res, params }) => {
-    await containers.inspect(params.id as string);
+  router.post('/containers/{id}/resize', async ({ res, params, query }) => {
+    const h = intParam(query, 'h') ?? 0;
+    const w = intParam(query, 'w') ?? 0;
+    if (containers.resize) await containers.resize(params.id as string, h, w);
+    else await containers.inspect(params.id as string);
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 0 }).end();
+  });
+  router.post('/containers/{id}/update', async ({ req, res, params }) => {
+    const body = await readJson<UpdateRequest>(req);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BerthError('invalid_argument', 'invalid JSON: expected an object');
+    writeJson(res, 200, await op('update')(params.id as string, body));
   });
 
   /** The optional operation, or 501 when this service has none. */
-  const op = <K extends 'pause' | 'unpause' | 'rename' | 'top' | 'changes' | 'prune'>(name: K): NonNullable<ContainerService[K]> => {
+  const op = <K extends 'pause' | 'unpause' | 'rename' | 'top' | 'changes' | 'prune' | 'update'>(name: K): NonNullable<ContainerService[K]> => {
     const fn = containers[name];
     if (!fn) throw new BerthError('not_implemented', `${name} is not supported`);
     return fn.bind(containers) as NonNullable<ContainerService[K]>;
