@@ -484,7 +484,8 @@ export class ContainerStore implements ContainerService {
 
   /** Whatever a previous run left in runc and the exit files. */
   async #cleanRuntime(id: string): Promise<void> {
-    await this.runc.delete(id, { force: true }).catch(() => undefined);
+    // runc keeps a state dir per container; without one there is nothing to delete (and a runc exec saved)
+    if (await stat(join(this.runc.root, id)).then(() => true, () => false)) await this.runc.delete(id, { force: true }).catch(() => undefined);
     const dir = this.dirOf(id);
     await Promise.all([join(this.#exitDir, id), join(dir, 'exit'), join(dir, 'oom')].map((p) => rm(p, { force: true })));
   }
