@@ -13,6 +13,7 @@ import type { Logger } from '../util/index.js';
 import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
 import { statusOf, writeError } from './errors.js';
 import { Router } from './router.js';
+import { statsRoutes } from './routes/stats.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes, type ExecService } from './routes/exec.js';
 import { volumeRoutes } from './routes/volumes.js';
@@ -51,6 +52,7 @@ export function buildRouter(services: ApiServices): Router {
   systemRoutes(router, services);
   imageRoutes(router, services.images);
   containerRoutes(router, services.containers);
+  statsRoutes(router, services.containers);
   if (services.exec) execRoutes(router, services.exec);
   if (services.volumes) volumeRoutes(router, services.volumes);
   if (services.events) eventRoutes(router, services.events);
