@@ -16,7 +16,7 @@ apt_install() {
 
 # What the engine itself runs on.
 install_runtime_packages() {
-  apt_install runc conmon containernetworking-plugins iptables busybox-static tini zstd ca-certificates make g++ python3
+  apt_install runc containernetworking-plugins iptables busybox-static tini zstd ca-certificates make g++ python3
   if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
     echo "berth needs Node.js 20 or newer (node and npm on PATH)" >&2
     exit 1

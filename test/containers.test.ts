@@ -1,5 +1,5 @@
 // Containers end to end: the berth CLI and the real docker CLI against a
-// berth daemon running real containers (runc under conmon, overlay rootfs).
+// berth daemon running real containers (runc under berth-monitor, overlay rootfs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { daemonWithBusybox } from './harness/index.js';

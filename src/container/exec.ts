@@ -8,7 +8,7 @@
 // exit status is the process's. A failed start is told apart from a process
 // exit by runc's JSON log, and, as dockerd does, gets exit code 126 and the
 // message `OCI runtime exec failed: <runc's error>: unknown`.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
@@ -18,6 +18,7 @@ import { BerthError, conflict, invalidArgument, notFound } from '../errors/index
 import { ALL_CAPABILITIES, lastRuncError, resolveUser, type Process, type RuntimeSpec } from '../runtime/index.js';
 import type { Logger } from '../util/index.js';
 import type { ContainerStore } from './service.js';
+import { spawnExecTty } from '../monitor/index.js';
 
 /** Docker's ExecConfig (POST /containers/{id}/exec). */
 export interface ExecCreateRequest {
@@ -56,6 +57,8 @@ export interface ExecSession {
   stderr: Readable | null;
   /** Resolves when the process (or its failed start) is over; never rejects. */
   done: Promise<{ exitCode: number; error?: string }>;
+  /** true when stdout carries a terminal's output (stderr is then null) */
+  tty: boolean;
 }
 
 export interface ExecManagerDeps {
@@ -71,6 +74,9 @@ interface ExecRecord {
   started: boolean;
   exitCode: number | null;
   pid: number;
+  /** the terminal's size to set (before start: the first size; after: the relay's resize) */
+  consoleSize?: { height: number; width: number };
+  resize?: (height: number, width: number) => void;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -87,7 +93,6 @@ export class ExecManager {
 
   async create(containerIdOrName: string, req: ExecCreateRequest): Promise<{ Id: string }> {
     if (!Array.isArray(req.Cmd) || req.Cmd.length === 0) throw invalidArgument('No exec command specified');
-    if (req.Tty) throw new BerthError('not_implemented', 'exec with a TTY is not supported yet');
     for (const e of req.Env ?? []) if (e.trim() === '') throw invalidArgument(`invalid environment variable: ${e}`);
     const containerId = await this.#runningContainer(containerIdOrName);
     this.#prune();
@@ -120,8 +125,9 @@ export class ExecManager {
    * failure of runc to start the process arrives through `done` (exit 126),
    * except with `detach`, where it is thrown, as dockerd returns it.
    */
-  async start(execId: string, opts: { detach?: boolean } = {}): Promise<ExecSession> {
+  async start(execId: string, opts: { detach?: boolean; consoleSize?: [number, number] | null } = {}): Promise<ExecSession> {
     const e = this.#get(execId);
+    if (opts.consoleSize && opts.consoleSize[0] > 0 && opts.consoleSize[1] > 0) e.consoleSize = { height: opts.consoleSize[0], width: opts.consoleSize[1] };
     if (e.running) throw conflict(`Error: Exec command ${e.id} is already running`);
     if (e.started) throw conflict(`Error: Exec command ${e.id} has already run`);
     await this.#runningContainer(e.containerId);
@@ -145,6 +151,15 @@ export class ExecManager {
       if (early && early.error) throw new BerthError('internal', early.error);
     }
     return session;
+  }
+
+  /** POST /exec/{id}/resize: the exec's terminal (a no-op without one). */
+  resize(execId: string, height: number, width: number): void {
+    const e = this.#get(execId);
+    if (!e.config.Tty) return;
+    if (!(height > 0 && width > 0)) throw invalidArgument('invalid terminal size');
+    if (e.resize) e.resize(height, width);
+    else e.consoleSize = { height, width }; // not started yet: the size it starts with
   }
 
   /** SIGKILL a running exec's process (a timed-out health probe); no-op when it is not running. */
@@ -205,13 +220,14 @@ export class ExecManager {
     for (const v of e.config.Env ?? []) put(v);
     const process: Process = {
       ...base,
-      terminal: false,
+      terminal: !!e.config.Tty,
       user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
       args: e.config.Cmd,
       env,
       cwd: e.config.WorkingDir || base.cwd || '/',
     };
     delete process.consoleSize;
+    if (e.config.Tty && e.consoleSize) process.consoleSize = e.consoleSize;
     if (e.config.Privileged) {
       const all = [...ALL_CAPABILITIES];
       process.capabilities = { bounding: all, effective: all, permitted: all };
@@ -230,22 +246,37 @@ export class ExecManager {
     const logFile = join(runc.logDir, `${randomUUID()}.json`);
     await writeFile(processFile, JSON.stringify(process), { mode: 0o600 });
     const attach = !detach;
-    const child = spawn(
-      runc.binary,
-      ['--root', runc.root, '--log', logFile, '--log-format', 'json', 'exec', '--process', processFile, '--pid-file', pidFile, e.containerId],
-      {
+    const tty = !!e.config.Tty;
+    const execArgs = ['--root', runc.root, '--log', logFile, '--log-format', 'json', 'exec'];
+    let child: ChildProcess;
+    if (tty) {
+      // runc hands a terminal's master over a console socket (SCM_RIGHTS), which Node cannot
+      // receive: berth-monitor's relay takes it and relays it over plain pipes.
+      const socketPath = join(runc.logDir, `${e.id.slice(0, 16)}.sock`);
+      const relay = spawnExecTty({
+        socketPath,
+        pidFile,
+        runcArgs: [runc.binary, ...execArgs, '-d', '--console-socket', socketPath, '--process', processFile, '--pid-file', pidFile, e.containerId],
+      });
+      child = relay.child;
+      e.resize = relay.resize;
+      if (e.consoleSize) relay.resize(e.consoleSize.height, e.consoleSize.width);
+      if (!attach || !e.config.AttachStdin) child.stdin?.end();
+      if (!attach || !e.config.AttachStdout) child.stdout?.resume(); // nobody reads a detached terminal: drain it
+    } else {
+      child = spawn(runc.binary, [...execArgs, '--process', processFile, '--pid-file', pidFile, e.containerId], {
         stdio: [
           attach && e.config.AttachStdin ? 'pipe' : 'ignore',
           attach && e.config.AttachStdout ? 'pipe' : 'ignore',
           // stderr is always read: runc prints its own start failure there too
           'pipe',
         ],
-      },
-    );
+      });
+    }
     child.stdin?.on('error', () => undefined); // the process may exit without reading its input
     // runc writes its own failure to stderr as well as the log; hold stderr until the
     // process is known to run (pid file) or runc is done, so that line is not shown twice.
-    const stderr = attach && e.config.AttachStderr ? new PassThrough() : null;
+    const stderr = attach && e.config.AttachStderr && !tty ? new PassThrough() : null;
     const held: Buffer[] = [];
     let gate = true;
     const flush = () => {
@@ -283,7 +314,12 @@ export class ExecManager {
     void this.#pidKnown(e, done).then((known) => {
       if (known === undefined) flush();
     });
-    return { stdin: child.stdin, stdout: child.stdout, stderr, done };
+    void done.then(() => {
+      e.resize = undefined;
+    });
+    const stdin = tty && !(attach && e.config.AttachStdin) ? null : child.stdin;
+    const stdout = tty && !(attach && e.config.AttachStdout) ? null : child.stdout;
+    return { stdin, stdout, stderr, done, tty };
   }
 
   /** Polls runc's pid file until the process runs (resolves undefined) or `done` settles first (resolves its result). */

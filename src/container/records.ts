@@ -23,8 +23,8 @@ export interface ContainerState {
   restartCount: number;
   /** stopped by `stop`/`kill`: unless-stopped and the running restart loop leave it alone */
   manuallyStopped: boolean;
-  /** the monitor (conmon) of the current run */
-  conmonPid: number;
+  /** the monitor (berth-monitor) of the current run */
+  monitorPid: number;
   /** health check results (containers with a HEALTHCHECK) */
   health?: HealthState;
 }
@@ -68,7 +68,7 @@ export function initialState(): ContainerState {
     oomKilled: false,
     restartCount: 0,
     manuallyStopped: false,
-    conmonPid: 0,
+    monitorPid: 0,
   };
 }
 

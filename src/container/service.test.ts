@@ -1,5 +1,5 @@
 // Real containers: a busybox image imported through the real image store,
-// overlay rootfs mounts, conmon and runc, each test on its own daemon root and
+// overlay rootfs mounts, berth-monitor and runc, each test on its own daemon root and
 // cgroup parent; everything they start is killed and removed afterwards.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -38,7 +38,7 @@ async function setup(t: test.TestContext): Promise<Env> {
       const runc = new Runc({ root: join(root, 'runc'), logDir: join(root, 'runc-log') });
       for (const c of await runc.list().catch(() => [])) await runc.delete(c.id, { force: true }).catch(() => undefined);
       for (const id of await readdir(join(root, 'containers')).catch(() => [] as string[])) {
-        const pid = Number((await readFile(join(root, 'containers', id, 'conmon.pid'), 'utf8').catch(() => '0')).trim());
+        const pid = Number((await readFile(join(root, 'containers', id, 'monitor.pid'), 'utf8').catch(() => '0')).trim());
         if (pid > 0) {
           try {
             process.kill(pid, 'SIGKILL');
@@ -108,7 +108,7 @@ test('run echo: exit 0, stdout and stderr kept apart in the logs, inspect and li
   await svc.start('echoer');
   assert.deepEqual(await exited, { StatusCode: 0, Error: null });
   const entries = await collect(svc.logs(Id));
-  // Each stream keeps its order; how the two interleave depends on which pipe conmon reads first.
+  // Each stream keeps its order; how the two interleave depends on which pipe the monitor reads first.
   const lines = (stream: string) => entries.filter((e) => e.stream === stream).map((e) => e.line.toString());
   assert.equal(entries.length, 3);
   assert.deepEqual(lines('stdout'), ['hello\n', `${Id.slice(0, 12)}\n`]);
@@ -235,7 +235,7 @@ test('containers survive the service closing; a new service re-adopts the live o
   await env.svc.start(dies.Id);
   const pid = (await stateOf(env.svc, alive.Id)).Pid;
   await env.svc.close();
-  // While no service runs: kill one; conmon (still its parent) records the exit.
+  // While no service runs: kill one; the monitor (still its parent) records the exit.
   await env.svc.runc.kill(dies.Id, 'SIGKILL');
   const exitFile = join(env.root, 'exits', dies.Id);
   for (let i = 0; i < 500 && !(await readFile(exitFile, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 10));

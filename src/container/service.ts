@@ -1,14 +1,15 @@
 // The container service: records in SQLite, one directory per container
 // (<root>/containers/<id>: rootfs overlay mount point, diff/work, config.json,
-// hostname/hosts/resolv.conf, the k8s-file log, conmon's persist files), conmon
-// as each container's monitor, and a reconcile loop over the exit files conmon
-// writes to <root>/exits (fs.watch plus a periodic sweep), which records exits
-// and applies --rm and restart policies.
+// hostname/hosts/resolv.conf, the json-file log, the monitor's files),
+// berth-monitor (src/monitor) as each container's monitor, and a reconcile
+// loop over the exit files the monitor writes to <root>/exits (fs.watch plus a
+// periodic sweep), which records exits and applies --rm and restart policies.
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { BerthError, conflict, invalidArgument, isCode, messageOf, notFound } from '../errors/index.js';
 import type { Db } from '../db/index.js';
 import { chainIds, type ImageConfig } from '../image/index.js';
@@ -29,9 +30,10 @@ import { mountAll, unmount, type Mount } from '../storage/index.js';
 import type { Digest, Logger } from '../util/index.js';
 import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts, volumeMounts } from './config.js';
 import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './volumes.js';
-import { K8sLogParser, type ParsedEntry } from './logs.js';
+import { type ParsedEntry } from './logs.js';
 import { overlayChanges, topOf, treeSize, validatePsArgs } from './changes.js';
-import { alive, startConmon } from './monitor.js';
+import { alive } from './monitor.js';
+import { attachStdin, JsonLogReader, resizeTerminal, startMonitor } from '../monitor/index.js';
 import { HealthChecker, probeCommand, type HealthStatus, type Prober } from './health.js';
 import { normalizeName, randomName } from './names.js';
 import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState } from './records.js';
@@ -62,8 +64,8 @@ export interface ContainerServiceDeps {
   log: Logger;
   /** default /usr/sbin/runc */
   runtimeBinary?: string;
-  /** default /usr/bin/conmon */
-  conmonBinary?: string;
+  /** default: berth-monitor built with the package (build/Release) */
+  monitorBinary?: string;
   /** --init's process (docker-init is tini too): default Debian's static tini, /usr/bin/tini-static */
   initBinary?: string;
   /** cgroupfs parent of every container (default /berth); tests use a unique one */
@@ -244,9 +246,9 @@ export class ContainerStore implements ContainerService {
       throw err;
     }
     await mkdir(this.dirOf(id), { recursive: true, mode: 0o710 });
-    // The log exists from create on (conmon appends to it), so an attach made before
+    // The log exists from create on (the monitor appends to it), so an attach made before
     // start holds it open and reads every line even if --rm removes the directory.
-    await writeFile(join(this.dirOf(id), 'container.log'), '', { flag: 'a', mode: 0o600 });
+    await writeFile(logPathOf(this.dirOf(id), id), '', { flag: 'a', mode: 0o600 });
     this.#emit({ action: 'create', id });
     return { Id: id, Warnings: warnings };
   }
@@ -294,7 +296,7 @@ export class ContainerStore implements ContainerService {
     // buildResources reads only `resources` and `privileged`; the host is not needed for these checks.
     buildResources({ rootfs: '', args: ['x'], env: [], host: undefined as never, resources: resourcesOf(hc) });
     userMounts(hc);
-    out.LogConfig = { Type: 'k8s-file', Config: {} };
+    out.LogConfig = validLogConfig(hc.LogConfig);
     return out;
   }
 
@@ -320,7 +322,7 @@ export class ContainerStore implements ContainerService {
     });
   }
 
-  /** Mount, spec, conmon + runc create, runc start. On failure the container is left exited with docker's code. */
+  /** Mount, spec, monitor + runc create, runc start. On failure the container is left exited with docker's code. */
   async #run(rec: ContainerRecord, opts: { manual: boolean }): Promise<void> {
     const id = rec.id;
     const dir = this.dirOf(id);
@@ -329,21 +331,23 @@ export class ContainerStore implements ContainerService {
       const rootfs = await this.#mountRootfs(rec);
       const input = await this.#specInput(rec, rootfs);
       await writeBundle(dir, buildSpec(input));
-      const created = await startConmon({
-        binary: this.#deps.conmonBinary ?? '/usr/bin/conmon',
+      const log = logOptions(rec.hostConfig);
+      const created = await startMonitor({
+        ...(this.#deps.monitorBinary ? { binary: this.#deps.monitorBinary } : {}),
         runtimeBinary: this.runc.binary,
         runtimeRoot: this.runc.root,
         id,
-        name: rec.name.slice(1),
         bundle: dir,
-        exitDir: this.#exitDir,
-        logPath: join(dir, 'container.log'),
-        containerPidFile: join(dir, 'pidfile'),
-        conmonPidFile: join(dir, 'conmon.pid'),
         runtimeLog: join(dir, 'runc-create.log'),
+        logPath: log.driver === 'none' ? join(dir, ATTACH_BUFFER) : logPathOf(dir, id),
+        logMaxSize: log.maxSize,
+        logMaxFiles: log.maxFiles,
+        exitFiles: [join(this.#exitDir, id), join(dir, 'exit')],
+        containerPidFile: join(dir, 'pidfile'),
+        monitorPidFile: join(dir, 'monitor.pid'),
         terminal: !!rec.config.Tty,
         stdin: !!rec.config.OpenStdin,
-        leaveStdinOpen: !rec.config.StdinOnce,
+        stdinOnce: !!rec.config.StdinOnce,
       });
       try {
         await this.runc.start(id);
@@ -354,7 +358,7 @@ export class ContainerStore implements ContainerService {
       this.#setState(id, {
         status: 'running',
         pid: created.pid,
-        conmonPid: created.conmonPid,
+        monitorPid: created.monitorPid,
         exitCode: 0,
         error: '',
         oomKilled: false,
@@ -487,7 +491,7 @@ export class ContainerStore implements ContainerService {
     // runc keeps a state dir per container; without one there is nothing to delete (and a runc exec saved)
     if (await stat(join(this.runc.root, id)).then(() => true, () => false)) await this.runc.delete(id, { force: true }).catch(() => undefined);
     const dir = this.dirOf(id);
-    await Promise.all([join(this.#exitDir, id), join(dir, 'exit'), join(dir, 'oom')].map((p) => rm(p, { force: true })));
+    await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
   }
 
   // ---- exits and restart policies ------------------------------------------------
@@ -498,14 +502,14 @@ export class ContainerStore implements ContainerService {
       const files = new Set(await readdir(this.#exitDir).catch(() => [] as string[]));
       for (const rec of this.records.all()) {
         if (files.has(rec.id)) await this.#reconcile(rec.id);
-        else if ((rec.state.status === 'running' || rec.state.status === 'paused') && rec.state.conmonPid && !alive(rec.state.conmonPid)) await this.#reconcile(rec.id);
+        else if ((rec.state.status === 'running' || rec.state.status === 'paused') && rec.state.monitorPid && !alive(rec.state.monitorPid)) await this.#reconcile(rec.id);
       }
     } catch (err) {
       this.#deps.log.warn('exit sweep failed', { err });
     }
   }
 
-  /** Level-triggered: compare what runc/conmon say with the record, and record an exit if there was one. */
+  /** Level-triggered: compare what runc and the monitor say with the record, and record an exit if there was one. */
   #reconcile(id: string): Promise<void> {
     return this.#locked(id, async () => {
       if (this.#closed) return;
@@ -523,7 +527,7 @@ export class ContainerStore implements ContainerService {
         if (!/^-?\d+$/.test(text.trim())) return; // still being written; the next event or sweep sees it
         exitCode = Number(text.trim());
       } else {
-        if (alive(rec.state.conmonPid)) return;
+        if (alive(rec.state.monitorPid)) return;
         const st = await this.runc.state(id).catch(() => undefined);
         if (st && st.status !== 'stopped') return; // monitor gone but container alive: leave it (nothing can report its exit)
         exitCode = 255;
@@ -537,11 +541,11 @@ export class ContainerStore implements ContainerService {
     const id = rec.id;
     this.#health.stop(id);
     const dir = this.dirOf(id);
-    const oomKilled = (await stat(join(dir, 'oom')).then(() => true, () => false)) || (await this.#cgroupOomKills(id)) > 0;
+    const oomKilled = (await this.#cgroupOomKills(id)) > 0;
     await this.runc.delete(id, { force: true }).catch((err: unknown) => {
       if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
     });
-    await Promise.all([join(this.#exitDir, id), join(dir, 'exit'), join(dir, 'oom')].map((p) => rm(p, { force: true })));
+    await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
     await this.#unmountRootfs(id);
     const finishedAt = nowIso();
     const restart = this.#shouldRestart(rec, exitCode, finishedAt);
@@ -766,6 +770,42 @@ export class ContainerStore implements ContainerService {
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
     const pids = await this.runc.ps(rec.id);
     return topOf(pids, args);
+  }
+
+  // ---- stdin and the terminal (attach, resize) --------------------------------------------
+
+  async resize(idOrName: string, height: number, width: number): Promise<void> {
+    const rec = this.#find(idOrName);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
+    if (!rec.config.Tty) return; // docker clients resize only terminals; nothing to do for pipes
+    if (!(height > 0 && width > 0)) throw invalidArgument('invalid terminal size');
+    await resizeTerminal(this.dirOf(rec.id), height, width);
+  }
+
+  async attachStdin(idOrName: string, signal?: AbortSignal): Promise<Writable> {
+    const rec = this.#find(idOrName);
+    if (!rec.config.OpenStdin) throw conflict(`container ${rec.id} was not created with stdin open (-i)`);
+    // docker run attaches before start: the monitor (and its socket) exists once the container runs
+    const started = new Promise<void>((resolve, reject) => {
+      const off = this.onEvent((e) => {
+        if (e.id !== rec.id) return;
+        if (e.action === 'start') resolve();
+        else if (e.action === 'destroy') reject(notFound(`No such container: ${rec.id}`));
+        else return;
+        off();
+      });
+      signal?.addEventListener('abort', () => {
+        off();
+        reject(new BerthError('unavailable', 'attach ended'));
+      }, { once: true });
+      const now = this.records.get(rec.id)?.state.status;
+      if (now === 'running' || now === 'paused') {
+        off();
+        resolve();
+      }
+    });
+    await started;
+    return attachStdin(this.dirOf(rec.id));
   }
 
   // ---- rootfs access (cp, export, commit), stats, update --------------------------------
@@ -1024,7 +1064,7 @@ export class ContainerStore implements ContainerService {
       ResolvConfPath: join(dir, 'resolv.conf'),
       HostnamePath: join(dir, 'hostname'),
       HostsPath: join(dir, 'hosts'),
-      LogPath: join(dir, 'container.log'),
+      LogPath: r.hostConfig.LogConfig?.Type === 'none' ? '' : logPathOf(dir, r.id),
       Name: r.name,
       RestartCount: s.restartCount,
       Driver: 'overlay2',
@@ -1064,25 +1104,13 @@ export class ContainerStore implements ContainerService {
       (opts.since === undefined || opts.since <= 0 || e.seconds >= opts.since) &&
       (opts.until === undefined || opts.until <= 0 || e.seconds <= opts.until);
     const out = (e: ParsedEntry): LogEntry => ({ stream: e.stream, time: e.time, line: e.line });
-    const path = join(this.dirOf(rec.id), 'container.log');
-    const parser = new K8sLogParser();
-    let position = 0;
-    // One descriptor for the whole read: an --rm container's directory (and log) may be
-    // removed right after it exits, and an open file keeps the last lines readable.
-    let fh: FileHandle | undefined;
-    const readMore = async (): Promise<ParsedEntry[]> => {
-      fh ??= await open(path, 'r').catch(() => undefined);
-      if (!fh) return [];
-      const entries: ParsedEntry[] = [];
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, position);
-        if (bytesRead === 0) break;
-        position += bytesRead;
-        entries.push(...parser.push(buf.subarray(0, bytesRead)));
-      }
-      return entries;
-    };
+    const log = logOptions(rec.hostConfig);
+    if (log.driver === 'none' && !opts.attach) throw new BerthError('not_implemented', 'configured logging driver does not support reading');
+    const path = log.driver === 'none' ? join(this.dirOf(rec.id), ATTACH_BUFFER) : logPathOf(this.dirOf(rec.id), rec.id);
+    // One reader for the whole read: it holds the open file, so an --rm container's
+    // last lines stay readable after its directory is removed, and it follows rotations.
+    const reader = new JsonLogReader(path, { maxFiles: log.maxFiles });
+    const readMore = async (): Promise<ParsedEntry[]> => reader.readMore();
     // Attach before start: a created container counts as live until its first run ends.
     let awaitingStart = !!opts.waitStart && rec.state.status === 'created';
     const running = () => {
@@ -1092,9 +1120,9 @@ export class ContainerStore implements ContainerService {
       return s === 'running' || s === 'paused' || s === 'restarting';
     };
     try {
-      yield* this.#followLog(rec.id, path, opts, keep, out, readMore, parser, running);
+      yield* this.#followLog(rec.id, path, opts, keep, out, readMore, running);
     } finally {
-      await fh?.close();
+      await reader.close();
     }
   }
 
@@ -1105,25 +1133,30 @@ export class ContainerStore implements ContainerService {
     keep: (e: ParsedEntry) => boolean,
     out: (e: ParsedEntry) => LogEntry,
     readMore: () => Promise<ParsedEntry[]>,
-    parser: K8sLogParser,
     running: () => boolean,
   ): AsyncIterable<LogEntry> {
     const rec = { id };
     // Decide "still running" before reading, so an exit in between is followed by one more read.
     let live = !!opts.follow && running();
     let first = (await readMore()).filter(keep);
-    if (!live) first.push(...parser.flush().filter(keep));
     if (opts.tail !== undefined && opts.tail >= 0) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
     for (const e of first) yield out(e);
     while (live && !opts.signal?.aborted) {
-      const exited = this.#nextExit(rec.id, opts.signal).then(
+      // One waiter per round, dropped at its end (a long follow must not pile up listeners).
+      const round = new AbortController();
+      const stop = () => round.abort();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      const exited = this.#nextExit(rec.id, round.signal).then(
         () => 'exit',
         () => 'abort',
       );
       let watcher: FSWatcher | undefined;
       const changed = new Promise<string>((resolve) => {
         try {
-          watcher = watch(path, () => resolve('change'));
+          // the directory, not the file: a rotation replaces the file under the same name
+          watcher = watch(dirname(path), (_event, name) => {
+            if (!name || String(name).startsWith(basename(path))) resolve('change');
+          });
           watcher.on('error', () => setTimeout(() => resolve('change'), 50));
         } catch {
           setTimeout(() => resolve('change'), 50); // no file to watch: poll, never spin
@@ -1136,9 +1169,10 @@ export class ContainerStore implements ContainerService {
       if (live) await Promise.race([exited, changed, tick]);
       watcher?.close();
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', stop);
+      round.abort();
       live = live && running();
       const more = (await readMore()).filter(keep);
-      if (!live) more.push(...parser.flush().filter(keep));
       for (const e of more) yield out(e);
     }
   }
@@ -1301,4 +1335,53 @@ function waitOn(map: Map<string, Set<(r: WaitResult) => void>>, id: string, sign
 async function isMountPoint(path: string): Promise<boolean> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   return text.split('\n').some((l) => l.split(' ')[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === path);
+}
+
+/** docker's json-file log name: <dir>/<id>-json.log */
+function logPathOf(dir: string, id: string): string {
+  return join(dir, `${id}-json.log`);
+}
+
+/** docker's size strings for --log-opt max-size ("10m", "1k", "100") -> bytes. */
+export function parseLogSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v.trim());
+  if (!m) throw invalidArgument(`failed to parse max-size: ${v}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** HostConfig.LogConfig as docker accepts it for the drivers berth has: json-file (the default) and none. */
+function validLogConfig(cfg: HostConfig['LogConfig']): NonNullable<HostConfig['LogConfig']> {
+  const type = cfg?.Type || 'json-file';
+  const config = { ...(cfg?.Config ?? {}) };
+  if (type === 'none') return { Type: 'none', Config: config };
+  if (type !== 'json-file') throw invalidArgument(`failed to create logger: logger: no log driver named '${type}' is registered`);
+  for (const key of Object.keys(config)) {
+    if (!['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(key)) throw invalidArgument(`unknown log opt '${key}' for json-file log driver`);
+  }
+  const maxSize = config['max-size'] !== undefined ? parseLogSize(config['max-size']) : 0;
+  if (config['max-file'] !== undefined) {
+    const n = Number(config['max-file']);
+    if (!Number.isInteger(n) || n < 1) throw invalidArgument(`invalid value for max-file: ${config['max-file']}`);
+    if (n > 1 && maxSize <= 0) throw invalidArgument("max-file can only be set when max-size is set");
+  }
+  if (config.compress === 'true') throw invalidArgument('compress is not supported by berth\'s json-file logs');
+  return { Type: 'json-file', Config: config };
+}
+
+/**
+ * With the "none" driver the output still passes through a small rotated file,
+ * because attached clients follow the output there; `docker logs` refuses it.
+ */
+const ATTACH_BUFFER = 'attach-buffer.log';
+
+function logOptions(hc: HostConfig): { driver: string; maxSize: number; maxFiles: number } {
+  const cfg = hc.LogConfig ?? {};
+  const c = cfg.Config ?? {};
+  if (cfg.Type === 'none') return { driver: 'none', maxSize: 1024 * 1024, maxFiles: 2 };
+  return {
+    driver: cfg.Type === 'none' ? 'none' : 'json-file',
+    maxSize: c['max-size'] ? parseLogSize(c['max-size']) : 0,
+    maxFiles: c['max-file'] ? Number(c['max-file']) : 1,
+  };
 }

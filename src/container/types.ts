@@ -143,6 +143,8 @@ export interface LogsOptions {
    * next run (attach before start, as `docker run` does), not ended at once.
    */
   waitStart?: boolean;
+  /** for attach: read the output even when the log driver keeps none for `docker logs` (driver "none") */
+  attach?: boolean;
   signal?: AbortSignal;
 }
 
@@ -193,8 +195,9 @@ export interface ContainerService {
   /**
    * A writable stream to the container's stdin (OpenStdin containers); ending it
    * closes the container's stdin when StdinOnce is set, as docker attach does.
+   * Before the container starts it waits for the start (docker run attaches first).
    */
-  attachStdin?(idOrName: string): Promise<import('node:stream').Writable>;
+  attachStdin?(idOrName: string, signal?: AbortSignal): Promise<import('node:stream').Writable>;
   /** Does any container (running or not) use this image ID? (rmi refuses those without -f) */
   imageInUse(imageId: string): boolean;
   /** Daemon start: re-adopt running containers, record exits that happened while down, resume restart policies. */

@@ -13,6 +13,8 @@ export interface NativeSys {
   llistxattr(path: string): string[];
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount2(target: string, flags: number): void;
+  /** a terminal's output post-processing (OPOST) on or off */
+  setTtyOpost(fd: number, on: boolean): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

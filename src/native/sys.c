@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <termios.h>
 
 #define MAX_STR 8192
 
@@ -168,6 +169,24 @@ static napi_value js_umount2(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Output post-processing (OPOST: "\n" -> "\r\n") on a terminal. libuv's raw mode keeps it on;
+   a container's terminal already sends "\r\n", so the docker CLI's raw mode turns it off. */
+static napi_value js_set_tty_opost(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  bool on;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_bool(env, argv[1], &on) != napi_ok)
+    return bad_args(env, "setTtyOpost(fd, on)");
+  struct termios t;
+  if (tcgetattr(fd, &t) != 0) return throw_errno(env, errno, "tcgetattr", "tty");
+  if (on) t.c_oflag |= OPOST;
+  else t.c_oflag &= ~(tcflag_t)OPOST;
+  if (tcsetattr(fd, TCSADRAIN, &t) != 0) return throw_errno(env, errno, "tcsetattr", "tty");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -176,6 +195,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"setTtyOpost", NULL, js_set_tty_opost, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,3 +8,4 @@ export { applyLayerInWorker, warmUnpackWorkers } from './apply-worker.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { mountAll, unmount, parseMountOptions } from './mount.js';
 export { layerTarFromDir } from './diff.js';
+export { encodeHeader, END_OF_ARCHIVE, padding, TarParser, type TarHeader } from './tar.js';

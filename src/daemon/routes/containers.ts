@@ -2,7 +2,7 @@
 // shape the reply with dockerd's statuses (201 create, 204 for lifecycle
 // verbs, 304 from 'not_modified'). Output streams (logs, attach) are framed
 // with stdcopy's multiplexing unless the container has a TTY.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { BerthError, isCode } from '../../errors/index.js';
 import type { ContainerService, CreateRequest, LogEntry, LogsOptions, UpdateRequest, WaitCondition } from '../../container/types.js';
 import type { RequestContext, Router } from '../router.js';
@@ -75,7 +75,7 @@ export async function* attachOutput(
   const { status } = await describe(containers, id);
   // Follow the output through the container's next run; one that never ran has only
   // what it is about to write, so all of it is new (docker run attaches before start).
-  const logOpts: LogsOptions = { follow: true, waitStart: true, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal };
+  const logOpts: LogsOptions = { follow: true, waitStart: true, attach: true, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal };
   if (!opts.logs && status !== 'created') logOpts.since = Date.now() / 1000;
   try {
     yield* containers.logs(id, logOpts);
@@ -83,6 +83,48 @@ export async function* attachOutput(
     if (isCode(err, 'not_found')) return; // removed (--rm) once it exited: nothing more will come
     throw err;
   }
+}
+
+/**
+ * The client's input on a hijacked attach goes to the container's stdin (the
+ * monitor's socket, once the container runs); the client's half-close ends it,
+ * which closes the container's stdin when it was created StdinOnce (docker run -i).
+ * Input that cannot be delivered (no stdin, container gone) is read and dropped.
+ */
+function forwardStdin(conn: Duplex, containers: ContainerService, id: string, signal: AbortSignal): void {
+  const held: Buffer[] = [];
+  let target: Writable | undefined;
+  let ended = false;
+  let dropped = false;
+  conn.on('data', (b: Buffer) => {
+    if (dropped) return;
+    if (target) {
+      if (!target.write(b)) {
+        conn.pause();
+        target.once('drain', () => conn.resume());
+      }
+    } else held.push(b);
+  });
+  const finish = () => {
+    ended = true;
+    target?.end();
+  };
+  conn.once('end', finish);
+  conn.once('close', finish);
+  void (async () => {
+    try {
+      const stdin = await containers.attachStdin!(id, signal);
+      stdin.on('error', () => undefined); // the container may exit without reading its input
+      stdin.once('close', () => conn.resume());
+      for (const b of held.splice(0)) stdin.write(b);
+      target = stdin;
+      if (ended) stdin.end();
+    } catch {
+      dropped = true;
+      held.length = 0;
+      conn.resume();
+    }
+  })();
 }
 
 export function containerRoutes(router: Router, containers: ContainerService): void {
@@ -247,8 +289,6 @@ export function containerRoutes(router: Router, containers: ContainerService): v
     const { tty } = await describe(containers, id);
     const contentType = tty ? RAW_STREAM : MULTIPLEXED_STREAM;
     const opts = { stdout: boolValue(query, 'stdout'), stderr: boolValue(query, 'stderr'), logs: boolValue(query, 'logs') };
-    // stdin=1 is not refused: the docker CLI sends it with -i. Input is not forwarded yet; the
-    // client's half-close or data on the socket are read and dropped.
     let out: Duplex | undefined;
     const abort = new AbortController();
     signal.addEventListener('abort', () => abort.abort(), { once: true });
@@ -256,7 +296,8 @@ export function containerRoutes(router: Router, containers: ContainerService): v
       out = ctx.hijack(contentType);
       out.on('close', () => abort.abort());
       out.on('error', () => abort.abort());
-      out.resume();
+      if (boolValue(query, 'stdin') && containers.attachStdin) forwardStdin(out, containers, id, abort.signal);
+      else out.resume(); // no stdin wanted: what the client sends is read and dropped
     } else {
       res.writeHead(200, { 'Content-Type': contentType });
       res.flushHeaders();
