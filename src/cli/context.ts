@@ -8,6 +8,10 @@ export interface OutStream {
   write(text: string | Uint8Array): boolean;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
+  /** A terminal stdout emits 'resize' on SIGWINCH. */
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
 }
 
 export interface InStream extends Readable {

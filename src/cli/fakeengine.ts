@@ -2,6 +2,8 @@
 // canned answers for the endpoints the image commands use, and a log of
 // every request so tests can check what the CLI sent.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 
 export interface RecordedRequest {
@@ -57,10 +59,49 @@ export const PULL_STREAM = [
   { status: 'Status: Downloaded newer image for busybox:latest' },
 ];
 
+/** A container of the fake: attach echoes stdin back (stdcopy-framed unless Tty). */
+export interface FakeContainer {
+  id: string;
+  name: string;
+  tty: boolean;
+  openStdin: boolean;
+  running: boolean;
+  status: string;
+  ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+  /** Resolved with the exit code when the container "exits". */
+  exited: Promise<number>;
+  exit(code: number): void;
+}
+
+/** What one hijacked session (attach or exec start) saw from the client. */
+export interface HijackSession {
+  kind: 'attach' | 'exec';
+  target: string;
+  query: URLSearchParams;
+  /** Every byte the client sent after the upgrade. */
+  received: Buffer;
+  /** The client sent EOF: a half-close (docker's CloseWrite) or a close after a detach. */
+  halfClosed: boolean;
+}
+
 export interface FakeEngine {
   socket: string;
   requests: RecordedRequest[];
+  containers: Map<string, FakeContainer>;
+  sessions: HijackSession[];
+  /** 'request' (RecordedRequest), 'session' (HijackSession), 'data' (HijackSession) */
+  events: EventEmitter;
+  /** Resolves with the first recorded request (past or future) matching. */
+  waitForRequest(match: (r: RecordedRequest) => boolean): Promise<RecordedRequest>;
+  addContainer(name: string, opts?: Partial<Pick<FakeContainer, 'tty' | 'openStdin' | 'running' | 'status' | 'ports'>>): FakeContainer;
   close(): Promise<void>;
+}
+
+function frame(kind: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = kind;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -71,14 +112,174 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 export async function startFakeEngine(dir: string): Promise<FakeEngine> {
   const socket = join(dir, 'engine.sock');
   const requests: RecordedRequest[] = [];
+  const events = new EventEmitter();
+  const containers = new Map<string, FakeContainer>();
+  const execs = new Map<string, { container: FakeContainer; config: { Tty?: boolean } }>();
+  const sessions: HijackSession[] = [];
   const now = Math.floor(Date.now() / 1000);
+  const record = (r: RecordedRequest) => {
+    requests.push(r);
+    events.emit('request', r);
+  };
+  const addContainer: FakeEngine['addContainer'] = (name, opts = {}) => {
+    let exit: (code: number) => void = () => undefined;
+    const exited = new Promise<number>((resolve) => (exit = resolve));
+    const c: FakeContainer = {
+      id: Buffer.from(name).toString('hex').padEnd(64, '0').slice(0, 64),
+      name,
+      tty: opts.tty ?? false,
+      openStdin: opts.openStdin ?? true,
+      running: opts.running ?? true,
+      status: opts.status ?? 'Up 3 seconds',
+      ports: opts.ports ?? {},
+      exited,
+      exit: (code) => {
+        c.running = false;
+        exit(code);
+      },
+    };
+    containers.set(name, c);
+    containers.set(c.id, c);
+    return c;
+  };
+  const containerRoute = (req: IncomingMessage, res: ServerResponse, path: string, url: URL, body: Buffer): boolean => {
+    const m = /^\/containers\/([^/]+)\/(json|wait|start|resize|kill|update|exec)$/.exec(path);
+    if (req.method === 'POST' && path === '/containers/create') {
+      const config = JSON.parse(body.toString()) as { Tty?: boolean; OpenStdin?: boolean };
+      const c = addContainer(url.searchParams.get('name') || 'created', { tty: config.Tty === true, openStdin: config.OpenStdin === true, running: false });
+      send(res, 201, { Id: c.id, Warnings: [] });
+      return true;
+    }
+    if (req.method === 'GET' && path === '/containers/json') {
+      send(res, 200, [...new Set(containers.values())].map((c) => ({ Id: c.id, Names: [`/${c.name}`], Image: 'busybox', Command: 'sh', Created: now - 60, State: c.running ? 'running' : 'exited', Status: c.status, Ports: [] })));
+      return true;
+    }
+    if (!m) return false;
+    const name = decodeURIComponent(m[1] as string);
+    const c = containers.get(name);
+    if (!c) {
+      send(res, 404, { message: `No such container: ${name}` });
+      return true;
+    }
+    switch (m[2]) {
+      case 'json':
+        send(res, 200, {
+          Id: c.id,
+          Name: `/${c.name}`,
+          State: { Running: c.running, Paused: false, Restarting: false },
+          Config: { Tty: c.tty, OpenStdin: c.openStdin },
+          HostConfig: { AutoRemove: false },
+          NetworkSettings: { Ports: c.ports },
+        });
+        break;
+      case 'start':
+        c.running = true;
+        res.writeHead(204).end();
+        break;
+      case 'wait':
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        void c.exited.then((code) => res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n'));
+        break;
+      case 'resize':
+        res.writeHead(200).end();
+        break;
+      case 'kill': {
+        // The "process" dies of the signal: 128 + its number, as a shell reports it.
+        const signal = url.searchParams.get('signal') ?? 'KILL';
+        const numbers: Record<string, number> = { INT: 2, TERM: 15, HUP: 1, QUIT: 3, KILL: 9, USR2: 12 };
+        events.emit(`kill:${c.name}`, signal);
+        c.exit(128 + (numbers[signal.replace(/^SIG/, '')] ?? 0));
+        res.writeHead(204).end();
+        break;
+      }
+      case 'update':
+        send(res, 200, { Warnings: [] });
+        break;
+      case 'exec': {
+        const id = `exec-${execs.size + 1}`;
+        execs.set(id, { container: c, config: JSON.parse(body.toString()) as { Tty?: boolean } });
+        send(res, 201, { Id: id });
+        break;
+      }
+    }
+    return true;
+  };
+  /** A hijacked session: echo what arrives (framed as stdout unless Tty); end at the client's half-close. */
+  const upgraded = new Set<Duplex>();
+  const hijack = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://engine');
+    const path = url.pathname.replace(/^\/v1\.\d+/, '');
+    const length = Number(req.headers['content-length'] ?? 0);
+    let pending = head;
+    const attach = /^\/containers\/([^/]+)\/attach$/.exec(path);
+    const execStart = /^\/exec\/([^/]+)\/start$/.exec(path);
+    const container = attach ? containers.get(decodeURIComponent(attach[1] as string)) : execStart ? execs.get(execStart[1] as string)?.container : undefined;
+    if (!container) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n{"message":"no such container!"}');
+      return;
+    }
+    const session: HijackSession = { kind: attach ? 'attach' : 'exec', target: container.name, query: url.searchParams, received: Buffer.alloc(0), halfClosed: false };
+    let tty = container.tty;
+    const start = (body: Buffer, rest: Buffer) => {
+      record({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body });
+      if (execStart) tty = (JSON.parse(body.toString() || '{}') as { Tty?: boolean }).Tty === true;
+      socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      sessions.push(session);
+      events.emit('session', session);
+      const wantsStdin = execStart ? true : url.searchParams.get('stdin') === '1';
+      const onData = (chunk: Buffer) => {
+        session.received = Buffer.concat([session.received, chunk]);
+        if (wantsStdin) socket.write(tty ? chunk : frame(1, chunk));
+        events.emit('data', session);
+      };
+      if (rest.length) onData(rest);
+      socket.on('data', onData);
+      socket.on('end', () => {
+        session.halfClosed = true;
+        events.emit('data', session);
+        if (!wantsStdin) return; // no input: the container goes on until killed
+        socket.end();
+        // docker closes a container's stdin at the client's EOF only without a TTY
+        // (CloseStdin && !Tty): a TTY client leaving, as after a detach, leaves it running.
+        if (attach && !tty) container.exit(0);
+      });
+      events.on(`kill:${container.name}`, (signal: string) => {
+        if (!socket.writable) return;
+        const note = Buffer.from(`killed by ${signal}\n`);
+        socket.end(tty ? note : frame(2, note));
+      });
+    };
+    // The request body (exec start's JSON) comes first on the socket.
+    const take = () => {
+      if (pending.length < length) return false;
+      socket.off('data', more);
+      start(pending.subarray(0, length), pending.subarray(length));
+      return true;
+    };
+    const more = (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      take();
+    };
+    if (!take()) socket.on('data', more);
+  };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://engine');
     const path = url.pathname.replace(/^\/v1\.\d+/, '');
-    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) });
+    record({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) });
     const route = `${req.method} ${path}`;
+    if (containerRoute(req, res, path, url, Buffer.concat(chunks))) return;
+    const execInspect = /^\/exec\/([^/]+)\/(json|resize)$/.exec(path);
+    if (execInspect) {
+      if (execInspect[2] === 'json') send(res, 200, { ID: execInspect[1], Running: false, ExitCode: 0 });
+      else res.writeHead(200).end();
+      return;
+    }
     if (route === 'GET /_ping' || route === 'HEAD /_ping') {
       res.writeHead(200, { 'Api-Version': '1.50', 'Content-Type': 'text/plain' });
       res.end('OK');
@@ -123,6 +324,7 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
       send(res, 404, { message: `page not found: ${route}` });
     }
   });
+  server.on('upgrade', hijack);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socket, resolve);
@@ -130,8 +332,24 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
   return {
     socket,
     requests,
+    containers,
+    sessions,
+    events,
+    addContainer,
+    waitForRequest: (match) =>
+      new Promise((resolve) => {
+        const hit = requests.find(match);
+        if (hit) return resolve(hit);
+        const listener = (r: RecordedRequest) => {
+          if (!match(r)) return;
+          events.off('request', listener);
+          resolve(r);
+        };
+        events.on('request', listener);
+      }),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const s of upgraded) s.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

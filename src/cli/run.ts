@@ -54,6 +54,8 @@ function argCountError(def: CommandDef, n: number, name: string): UsageError | u
   const plural = (k: number) => (k === 1 ? 'argument' : 'arguments');
   let what: string | undefined;
   if (def.minArgs !== undefined && def.maxArgs === def.minArgs && n !== def.minArgs) what = `requires exactly ${def.minArgs} ${plural(def.minArgs)}`;
+  else if (def.minArgs !== undefined && def.maxArgs !== undefined && def.minArgs > 0 && (n < def.minArgs || n > def.maxArgs))
+    what = `requires at least ${def.minArgs} and at most ${def.maxArgs} ${plural(def.maxArgs)}`;
   else if (def.minArgs !== undefined && n < def.minArgs) what = `requires at least ${def.minArgs} ${plural(def.minArgs)}`;
   else if (def.maxArgs !== undefined && n > def.maxArgs)
     what = def.maxArgs === 0 ? 'accepts no arguments' : `requires at most ${def.maxArgs} ${plural(def.maxArgs)}`;

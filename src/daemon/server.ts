@@ -13,6 +13,7 @@ import type { Logger } from '../util/index.js';
 import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
 import { statusOf, writeError } from './errors.js';
 import { Router } from './router.js';
+import { archiveRoutes } from './routes/archive.js';
 import { statsRoutes } from './routes/stats.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes, type ExecService } from './routes/exec.js';
@@ -53,6 +54,7 @@ export function buildRouter(services: ApiServices): Router {
   imageRoutes(router, services.images);
   containerRoutes(router, services.containers);
   statsRoutes(router, services.containers);
+  archiveRoutes(router, { containers: services.containers, images: services.images });
   if (services.exec) execRoutes(router, services.exec);
   if (services.volumes) volumeRoutes(router, services.volumes);
   if (services.events) eventRoutes(router, services.events);

@@ -165,3 +165,38 @@ export function applyChanges(cfg: ImageConfigBody, changes: readonly string[]): 
   }
   return out;
 }
+
+/**
+ * dockerd's commit merge: the config asked for (the request body with the
+ * changes applied) over the container's, field by field as daemon/commit.go
+ * merges them (env and ports and volumes and labels are unions; Cmd comes from
+ * the container only when neither Entrypoint nor Cmd was given).
+ */
+export function mergeCommitConfig(user: ImageConfigBody, container: ImageConfigBody): ImageConfigBody {
+  const out: ImageConfigBody = { ...user };
+  if (!out.User) out.User = container.User ?? '';
+  const ports = { ...(container.ExposedPorts ?? {}), ...(out.ExposedPorts ?? {}) };
+  if (Object.keys(ports).length) out.ExposedPorts = ports;
+  else if (out.ExposedPorts === undefined && container.ExposedPorts !== undefined) out.ExposedPorts = container.ExposedPorts;
+  if (!out.Env?.length) out.Env = container.Env ?? null;
+  else {
+    const keys = new Set(out.Env.map((e) => e.split('=')[0]));
+    out.Env = [...out.Env, ...(container.Env ?? []).filter((e) => !keys.has(e.split('=')[0]))];
+  }
+  out.Labels = { ...(container.Labels ?? {}), ...(out.Labels ?? {}) };
+  if (!out.Entrypoint?.length) {
+    if (!out.Cmd?.length) {
+      out.Cmd = container.Cmd ?? null;
+      if (container.ArgsEscaped !== undefined) out.ArgsEscaped = container.ArgsEscaped;
+    }
+    if (out.Entrypoint === undefined || out.Entrypoint === null) out.Entrypoint = container.Entrypoint ?? null;
+  }
+  if (container.Healthcheck && !out.Healthcheck) out.Healthcheck = container.Healthcheck;
+  if (!out.WorkingDir) out.WorkingDir = container.WorkingDir ?? '';
+  const volumes = { ...(out.Volumes ?? {}), ...(container.Volumes ?? {}) };
+  out.Volumes = Object.keys(volumes).length ? volumes : (out.Volumes ?? container.Volumes ?? null);
+  if (!out.StopSignal && container.StopSignal) out.StopSignal = container.StopSignal;
+  if (container.OnBuild?.length && !out.OnBuild) out.OnBuild = container.OnBuild;
+  if (container.Shell?.length && !out.Shell) out.Shell = container.Shell;
+  return out;
+}

@@ -13,7 +13,7 @@ import { ImageStore } from './service.js';
 
 export type * from './types.js';
 export { ImageStore, type ImageEvent } from './service.js';
-export { parseImageConfig, chainIds, applyChanges, type ImageConfig } from './config.js';
+export { parseImageConfig, chainIds, applyChanges, mergeCommitConfig, type ImageConfig } from './config.js';
 export { humanSize, progressBar } from './progress.js';
 
 export interface CreateImageServiceDeps {

@@ -27,6 +27,7 @@ import type {
   ImageInspect,
   ImageService,
   ImageSummary,
+  CommitOptions,
   ImportOptions,
   ProgressFn,
   PruneReport,
@@ -713,6 +714,13 @@ export class ImageStore implements ImageService {
     const id = await importRootfs(this, tar, opts);
     this.#emit({ action: 'import', id, name: id });
     return id;
+  }
+
+  /** A new image from a directory of changes (docker commit, builder steps). No image event: dockerd emits none. */
+  async commit(opts: CommitOptions): Promise<Digest> {
+    const parent = opts.parent === null ? null : this.resolve(opts.parent).id;
+    const { commitImage } = await import('./commit.js');
+    return commitImage(this, { ...opts, parent });
   }
 
   /** Record an image whose layers are all committed snapshots (load, import). */

@@ -116,6 +116,22 @@ export interface ImportOptions {
   onProgress?: ProgressFn;
 }
 
+/** ImageStore.commit: a directory of changes (an overlay upper dir) as a new image on top of `parent`. */
+export interface CommitOptions {
+  /** the image the changes sit on; null for an image from scratch */
+  parent: string | null;
+  /** an overlay upper dir (whiteouts as 0/0 char devices, opaque dirs as trusted.overlay.opaque) */
+  upperDir: string;
+  /** the new image's config (docker's container config for images) */
+  config: ImageConfigBody;
+  /** the new history entry; empty_layer adds no layer (the builder's metadata-only steps) */
+  history: { created_by?: string; comment?: string; author?: string; empty_layer?: boolean };
+  author?: string;
+  /** the container committed, recorded as the config's "container" */
+  container?: string;
+  tags?: import('../reference/types.js').Reference[];
+}
+
 export interface DiskUsage {
   LayersSize: number;
   Images: ImageSummary[];
@@ -137,4 +153,6 @@ export interface ImageService {
   /** A rootfs tarball (plain, gzip or zstd) becomes a one-layer image; returns its ID. */
   import(tar: Readable, opts?: ImportOptions): Promise<string>;
   diskUsage(): Promise<DiskUsage>;
+  /** docker commit: a new image from a directory of changes on a parent image; returns its ID. Optional for scripted services. */
+  commit?(opts: CommitOptions): Promise<string>;
 }

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, buildQuery, jsonStream, readAll, type QueryValue } from '../client.js';
 import { hijackedPost } from '../hijack.js';
-import { CliError, str, bool, list, type Handler, type CommandContext, type OutStream } from '../context.js';
+import { CliError, str, bool, list, type Handler, type CommandContext } from '../context.js';
 import { UsageError, type FlagValues } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { parseReference, withDefaultTag, referenceString, fullName } from '../reference.js';
@@ -13,6 +13,21 @@ import { formatList, context, Template } from '../format/index.js';
 import { printInspected } from '../inspect-output.js';
 import { humanSizeWithPrecision, sinceUnix, goTimeString } from '../format/units.js';
 import { ellipsis, parseFilters, registryAuthHeader, truncateId } from './images.js';
+import { demuxTo, makeRaw, monitorTtySize, proxySignals, pumpSession } from '../session.js';
+import { detachKeysFor } from '../detachkeys.js';
+import {
+  FlagError,
+  healthcheck,
+  parseExtraHost,
+  parseLogOpts,
+  parseMount,
+  parsePorts,
+  parseSysctls,
+  securityOpts,
+  validateDns,
+} from '../runflags.js';
+
+export { demuxTo };
 
 const path = (name: string) => encodeURIComponent(name);
 
@@ -118,9 +133,9 @@ function binds(values: readonly string[]): { binds?: string[]; volumes?: Record<
   return out;
 }
 
-const nonEmpty = (values: string[]): string[] | undefined => (values.length ? values : undefined);
+const nonEmpty = <T>(values: T[]): T[] | undefined => (values.length ? values : undefined);
 
-/** The POST /containers/create body for the run/create flags; `args` is IMAGE [COMMAND [ARG...]]. */
+/** The POST /containers/create body for the run/create flags; `args` is IMAGE [COMMAND [ARG...]]. FlagError for docker's "docker: ..." failures. */
 export async function createBody(flags: FlagValues, args: readonly string[]): Promise<Record<string, unknown>> {
   const [image, ...cmd] = args;
   const env = [...(await envFiles(list(flags, 'env-file'))), ...list(flags, 'env').map(envEntry).filter((e): e is string => e !== undefined)];
@@ -137,12 +152,39 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
     GroupAdd: nonEmpty(list(flags, 'group-add')),
     Privileged: bool(flags, 'privileged'),
     ReadonlyRootfs: bool(flags, 'read-only'),
-    SecurityOpt: nonEmpty(list(flags, 'security-opt')),
+    SecurityOpt: nonEmpty(await securityOpts(list(flags, 'security-opt'))),
     Ulimits: ulimits(list(flags, 'ulimit')),
     CpusetCpus: str(flags, 'cpuset-cpus') || undefined,
+    CpusetMems: str(flags, 'cpuset-mems') || undefined,
     CpuShares: intFlag(flags, 'cpu-shares'),
+    CpuPeriod: intFlag(flags, 'cpu-period'),
+    CpuQuota: intFlag(flags, 'cpu-quota'),
     PidsLimit: intFlag(flags, 'pids-limit'),
+    Mounts: nonEmpty(list(flags, 'mount').map(parseMount)),
+    ExtraHosts: nonEmpty(list(flags, 'add-host').map(parseExtraHost)),
+    Dns: nonEmpty(list(flags, 'dns').map(validateDns)),
+    DnsSearch: nonEmpty(list(flags, 'dns-search')),
+    DnsOptions: nonEmpty(list(flags, 'dns-option')),
+    Sysctls: parseSysctls(list(flags, 'sysctl')),
   };
+  const ports = parsePorts(list(flags, 'publish'), list(flags, 'expose'));
+  if (Object.keys(ports.portBindings).length) hostConfig.PortBindings = ports.portBindings;
+  if (bool(flags, 'publish-all')) hostConfig.PublishAllPorts = true;
+  if (str(flags, 'log-driver') || list(flags, 'log-opt').length) {
+    hostConfig.LogConfig = { Type: str(flags, 'log-driver'), Config: parseLogOpts(list(flags, 'log-opt')) };
+  }
+  if (str(flags, 'memory-reservation')) hostConfig.MemoryReservation = ramInBytes(str(flags, 'memory-reservation'), '--memory-reservation');
+  if (bool(flags, 'oom-kill-disable')) hostConfig.OomKillDisable = true;
+  if (str(flags, 'shm-size')) hostConfig.ShmSize = ramInBytes(str(flags, 'shm-size'), '--shm-size');
+  const health = healthcheck({
+    cmd: str(flags, 'health-cmd'),
+    interval: str(flags, 'health-interval'),
+    timeout: str(flags, 'health-timeout'),
+    startPeriod: str(flags, 'health-start-period'),
+    startInterval: str(flags, 'health-start-interval'),
+    retries: str(flags, 'health-retries'),
+    none: bool(flags, 'no-healthcheck'),
+  });
   if (bool(flags, 'init')) hostConfig.Init = true;
   if (str(flags, 'memory')) hostConfig.Memory = ramInBytes(str(flags, 'memory'), '--memory');
   const swap = str(flags, 'memory-swap');
@@ -176,6 +218,8 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
     HostConfig: hostConfig,
   };
   if (volumeFlags.volumes) body.Volumes = volumeFlags.volumes;
+  if (Object.keys(ports.exposedPorts).length) body.ExposedPorts = ports.exposedPorts;
+  if (health) body.Healthcheck = health;
   if (str(flags, 'stop-signal')) body.StopSignal = str(flags, 'stop-signal');
   const stopTimeout = intFlag(flags, 'stop-timeout');
   if (stopTimeout !== undefined) body.StopTimeout = stopTimeout;
@@ -199,10 +243,20 @@ async function pullImage(ctx: CommandContext, image: string, platform: string): 
 }
 
 /** POST /containers/create; --pull missing pulls on "No such image" and retries. Errors exit 125. */
-async function createContainer(ctx: CommandContext, flags: FlagValues, args: readonly string[]): Promise<string> {
+async function createContainer(ctx: CommandContext, flags: FlagValues, args: readonly string[], command: string): Promise<string> {
   const pull = str(flags, 'pull') || 'missing';
   if (!['missing', 'never', 'always'].includes(pull)) throw new CliError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`, 125);
-  const body = JSON.stringify(await createBody(flags, args));
+  let request: Record<string, unknown>;
+  try {
+    request = await createBody(flags, args);
+  } catch (err) {
+    if (err instanceof FlagError) throw new CliError(`berth: ${err.message}\n\nRun 'berth ${command} --help' for more information`, 125);
+    throw err;
+  }
+  // A TTY starts at the terminal's size (docker's ConsoleSize), before the first resize.
+  const { rows, columns } = ctx.stdout;
+  if (request.Tty === true && ctx.stdout.isTTY && rows && columns) (request.HostConfig as Record<string, unknown>).ConsoleSize = [rows, columns];
+  const body = JSON.stringify(request);
   const image = args[0] as string;
   const platform = str(flags, 'platform');
   const query = { name: str(flags, 'name') || undefined, platform: platform || undefined };
@@ -237,29 +291,6 @@ async function hijack(ctx: CommandContext, id: string, query: Record<string, Que
   return hijackedPost(ctx, `/containers/${path(id)}/attach${buildQuery(query)}`);
 }
 
-/** stdcopy.StdCopy: split frames onto stdout/stderr until the stream ends (raw copy for a TTY). */
-export async function demuxTo(stream: Readable, stdout: OutStream, stderr: OutStream, tty: boolean): Promise<void> {
-  let buf: Buffer = Buffer.alloc(0);
-  for await (const chunk of stream) {
-    const data = chunk as Buffer;
-    if (tty) {
-      stdout.write(data);
-      continue;
-    }
-    buf = buf.length ? Buffer.concat([buf, data]) : data;
-    while (buf.length >= 8) {
-      const size = buf.readUInt32BE(4);
-      if (buf.length < 8 + size) break;
-      const kind = buf[0];
-      const payload = buf.subarray(8, 8 + size);
-      if (kind === 2) stderr.write(payload);
-      else if (kind === 0 || kind === 1) stdout.write(payload);
-      else throw new CliError(`Unrecognized input header: ${kind}`);
-      buf = buf.subarray(8 + size);
-    }
-  }
-}
-
 /** POST wait; resolves once the header is in (the daemon is then watching) with the body's promise. */
 async function startWait(ctx: CommandContext, id: string, condition: string): Promise<{ exit: Promise<number> }> {
   const res = await ctx.client().request('POST', `/containers/${path(id)}/wait`, { query: { condition } });
@@ -279,35 +310,89 @@ export function startErrorCode(message: string): number {
   return 125;
 }
 
-/** Attach, wait, start, copy the output, and return the container's exit code. */
-async function runAttached(ctx: CommandContext, id: string, opts: { tty: boolean; autoRemove: boolean; invoked: string }): Promise<number> {
-  const stream = await hijack(ctx, id, { stream: true, stdout: true, stderr: true });
-  // No stdin is forwarded yet: say so to the daemon by half-closing, as docker's CLI does without -i.
-  if (typeof stream.end === 'function') stream.end(); // a plain (non-upgraded) reply is read-only
-  const copied = demuxTo(stream, ctx.stdout, ctx.stderr, opts.tty);
-  copied.catch(() => undefined);
-  let exit: Promise<number>;
-  try {
-    ({ exit } = await startWait(ctx, id, opts.autoRemove ? 'removed' : 'next-exit'));
-    exit.catch(() => undefined);
-    await ctx.client().request('POST', `/containers/${path(id)}/start`).then(readAll);
-  } catch (err) {
-    stream.destroy();
-    if (err instanceof ApiError) {
-      throw new CliError(`berth: Error response from daemon: ${err.message}\n\nRun 'berth ${opts.invoked} --help' for more information`, startErrorCode(err.message));
-    }
-    throw err;
-  }
-  await copied;
-  return exit;
+export interface AttachOptions {
+  tty: boolean;
+  /** Forward the CLI's stdin (-i / OpenStdin). */
+  stdin: boolean;
+  /** --detach-keys as given ('' for the default). */
+  detachKeys: string;
+  /** Forward the CLI's signals to the container (no TTY only, as docker). */
+  sigProxy: boolean;
 }
 
-// ---------------------------------------------------------------- run / create / start
+/** docker's CheckTty: a TTY session with input needs a terminal on stdin. */
+function checkTty(ctx: CommandContext, attachStdin: boolean, tty: boolean): void {
+  if (tty && attachStdin && !ctx.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
+}
+
+/** --sig-proxy without a TTY; set up before attaching, as docker, so no signal slips by between start and the stream. */
+function signalProxy(ctx: CommandContext, id: string, opts: AttachOptions): () => void {
+  if (!opts.sigProxy || opts.tty) return () => undefined;
+  return proxySignals((signal) => ctx.client().request('POST', `/containers/${path(id)}/kill`, { query: { signal } }).then(readAll));
+}
+
+/** The client side of an attached session: raw terminal, resizes, and the stream pump. */
+async function attachSession(
+  ctx: CommandContext,
+  conn: Duplex,
+  opts: AttachOptions & { resize: (height: number, width: number) => Promise<unknown> },
+): Promise<{ detached: boolean }> {
+  const restoreTerminal = opts.tty && opts.stdin ? makeRaw(ctx.stdin) : () => undefined;
+  const stopResize = opts.tty && ctx.stdout.isTTY ? monitorTtySize(ctx.stdout, opts.resize) : () => undefined;
+  try {
+    return await pumpSession({
+      conn,
+      tty: opts.tty,
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      stdin: opts.stdin ? ctx.stdin : undefined,
+      detachKeys: opts.tty && opts.stdin ? detachKeysFor(opts.detachKeys, (w) => ctx.stderr.write(`${w}\n`)) : undefined,
+    });
+  } finally {
+    stopResize();
+    restoreTerminal();
+  }
+}
+
+const containerResize = (ctx: CommandContext, id: string) => (height: number, width: number) =>
+  ctx.client().request('POST', `/containers/${path(id)}/resize`, { query: { h: height, w: width } }).then(readAll);
+
+/** Attach, wait, start, copy the streams, and return the container's exit code (0 after a detach). */
+async function runAttached(ctx: CommandContext, id: string, opts: AttachOptions & { autoRemove: boolean; invoked: string }): Promise<number> {
+  const stopProxy = signalProxy(ctx, id, opts);
+  try {
+    const conn = await hijack(ctx, id, { stream: true, stdin: opts.stdin || undefined, stdout: true, stderr: true, detachKeys: opts.detachKeys || undefined });
+    let exit: Promise<number>;
+    try {
+      ({ exit } = await startWait(ctx, id, opts.autoRemove ? 'removed' : 'next-exit'));
+      exit.catch(() => undefined);
+      await ctx.client().request('POST', `/containers/${path(id)}/start`).then(readAll);
+    } catch (err) {
+      conn.destroy();
+      if (err instanceof ApiError) {
+        throw new CliError(`berth: Error response from daemon: ${err.message}\n\nRun 'berth ${opts.invoked} --help' for more information`, startErrorCode(err.message));
+      }
+      throw err;
+    }
+    const { detached } = await attachSession(ctx, conn, { ...opts, resize: containerResize(ctx, id) });
+    // Detached: the container keeps running and docker prints nothing.
+    if (detached) return 0;
+    return await exit;
+  } finally {
+    stopProxy();
+  }
+}
+
+// ---------------------------------------------------------------- run / create / start / attach
 
 export const run: Handler = async (ctx, { flags, args }) => {
   if (args.length === 0) throw new UsageError(`berth: 'berth run' requires at least 1 argument\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nSee 'berth run --help' for more information`, 1);
-  const id = await createContainer(ctx, flags, args);
-  if (bool(flags, 'detach')) {
+  const detach = bool(flags, 'detach');
+  const tty = bool(flags, 'tty');
+  const interactive = bool(flags, 'interactive');
+  if (!detach) checkTty(ctx, interactive, tty);
+  const id = await createContainer(ctx, flags, args, 'run');
+  if (detach) {
     try {
       await ctx.client().request('POST', `/containers/${path(id)}/start`).then(readAll);
     } catch (err) {
@@ -317,20 +402,77 @@ export const run: Handler = async (ctx, { flags, args }) => {
     ctx.stdout.write(`${id}\n`);
     return 0;
   }
-  return runAttached(ctx, id, { tty: bool(flags, 'tty'), autoRemove: bool(flags, 'rm'), invoked: 'run' });
+  return runAttached(ctx, id, {
+    tty,
+    stdin: interactive,
+    detachKeys: str(flags, 'detach-keys'),
+    sigProxy: flags['sig-proxy'] !== false,
+    autoRemove: bool(flags, 'rm'),
+    invoked: 'run',
+  });
 };
 
 export const create: Handler = async (ctx, { flags, args }) => {
-  ctx.stdout.write(`${await createContainer(ctx, flags, args)}\n`);
+  ctx.stdout.write(`${await createContainer(ctx, flags, args, 'create')}\n`);
 };
 
+interface AttachTarget {
+  Id: string;
+  State?: { Running?: boolean; Paused?: boolean; Restarting?: boolean };
+  Config?: { Tty?: boolean; OpenStdin?: boolean };
+  HostConfig?: { AutoRemove?: boolean };
+}
+
 export const start: Handler = async (ctx, { flags, args }) => {
-  if (bool(flags, 'attach')) {
+  if (bool(flags, 'attach') || bool(flags, 'interactive')) {
     if (args.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
-    const info = await ctx.client().json<{ Id: string; Config?: { Tty?: boolean }; HostConfig?: { AutoRemove?: boolean } }>('GET', `/containers/${path(args[0] as string)}/json`);
-    return runAttached(ctx, info.Id, { tty: info.Config?.Tty === true, autoRemove: info.HostConfig?.AutoRemove === true, invoked: 'start' });
+    const info = await ctx.client().json<AttachTarget>('GET', `/containers/${path(args[0] as string)}/json`);
+    return runAttached(ctx, info.Id, {
+      tty: info.Config?.Tty === true,
+      stdin: bool(flags, 'interactive') && info.Config?.OpenStdin === true,
+      detachKeys: str(flags, 'detach-keys'),
+      sigProxy: true,
+      autoRemove: info.HostConfig?.AutoRemove === true,
+      invoked: 'start',
+    });
   }
   return forEach(ctx, args, (name) => ctx.client().request('POST', `/containers/${path(name)}/start`));
+};
+
+/** docker attach: to a running container; exit code the container's, "read escape sequence" (exit 1) after a detach. */
+export const attach: Handler = async (ctx, { flags, args }) => {
+  const name = args[0] as string;
+  const check = async () => {
+    const info = await ctx.client().json<AttachTarget>('GET', `/containers/${path(name)}/json`);
+    if (!info.State?.Running) throw new CliError('You cannot attach to a stopped container, start it first');
+    if (info.State.Paused) throw new CliError('You cannot attach to a paused container, unpause it first');
+    if (info.State.Restarting) throw new CliError('You cannot attach to a restarting container, wait until it is running');
+    return info;
+  };
+  const info = await check();
+  const tty = info.Config?.Tty === true;
+  const stdin = !bool(flags, 'no-stdin') && info.Config?.OpenStdin === true;
+  checkTty(ctx, !bool(flags, 'no-stdin'), tty);
+  const detachKeys = str(flags, 'detach-keys');
+  const opts: AttachOptions = { tty, stdin, detachKeys, sigProxy: flags['sig-proxy'] !== false };
+  const stopProxy = signalProxy(ctx, info.Id, opts);
+  try {
+    const conn = await hijack(ctx, info.Id, { stream: true, stdin: stdin || undefined, stdout: true, stderr: true, detachKeys: detachKeys || undefined });
+    try {
+      await check(); // it may have stopped meanwhile: the stream would then never end
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+    const resize = containerResize(ctx, info.Id);
+    // docker resizes to one more first, so a re-attached shell redraws its prompt.
+    if (tty && ctx.stdout.isTTY && ctx.stdout.rows && ctx.stdout.columns) await resize(ctx.stdout.rows + 1, ctx.stdout.columns + 1).catch(() => undefined);
+    const { detached } = await attachSession(ctx, conn, { ...opts, resize });
+    if (detached) throw new CliError('read escape sequence');
+    return await (await startWait(ctx, info.Id, 'not-running')).exit;
+  } finally {
+    stopProxy();
+  }
 };
 
 // ---------------------------------------------------------------- stop, restart, kill, rm, wait

@@ -1,11 +1,14 @@
 // berth exec: create the exec, start it on a hijacked connection (docker's
 // Upgrade: tcp), copy the demultiplexed output, then inspect the exec for its
 // exit code, as the docker CLI does. -d starts it detached and returns.
+// -i forwards stdin (half-closed at its end); -t makes the terminal raw, sends
+// its size and watches for resizes; the detach keys end a TTY session.
 import type { Duplex } from 'node:stream';
 import { ApiError, readAll } from '../client.js';
 import { hijackedPost } from '../hijack.js';
 import { CliError, bool, list, str, type CommandContext, type Handler } from '../context.js';
-import { demuxTo } from './containers.js';
+import { makeRaw, monitorTtySize, pumpSession } from '../session.js';
+import { detachKeysFor } from '../detachkeys.js';
 
 const path = (s: string) => encodeURIComponent(s);
 
@@ -22,6 +25,11 @@ export const exec: Handler = async (ctx, { flags, args }) => {
   const detach = bool(flags, 'detach');
   const interactive = bool(flags, 'interactive');
   const tty = bool(flags, 'tty');
+  const detachKeys = str(flags, 'detach-keys');
+  // docker's CheckTty: a TTY with input needs a terminal on stdin.
+  if (!detach && tty && interactive && !ctx.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
+  const { rows, columns } = ctx.stdout;
+  const consoleSize = tty && ctx.stdout.isTTY && rows && columns ? [rows, columns] : undefined;
   const config: Record<string, unknown> = {
     Cmd: cmd,
     Env: list(flags, 'env'),
@@ -34,6 +42,8 @@ export const exec: Handler = async (ctx, { flags, args }) => {
     AttachStderr: !detach,
     Detach: detach,
   };
+  if (detachKeys) config.DetachKeys = detachKeys;
+  if (consoleSize) config.ConsoleSize = consoleSize;
   const client = ctx.client();
   let execId: string;
   try {
@@ -53,21 +63,33 @@ export const exec: Handler = async (ctx, { flags, args }) => {
   }
   let conn: Duplex;
   try {
-    conn = await startHijacked(ctx, execId, JSON.stringify({ Detach: false, Tty: tty }));
+    conn = await startHijacked(ctx, execId, JSON.stringify({ Detach: false, Tty: tty, ...(consoleSize ? { ConsoleSize: consoleSize } : {}) }));
   } catch (err) {
     if (err instanceof ApiError) throw new CliError(`berth: Error response from daemon: ${err.message}`, 1);
     throw err;
   }
-  if (interactive && typeof conn.end === 'function') {
-    // stdin goes to the process; at its end the connection is half-closed, which ends the process's stdin
-    ctx.stdin.on('data', (b: Buffer) => conn.write(b));
-    ctx.stdin.once('end', () => conn.end());
-  } else if (typeof conn.end === 'function') conn.end();
+  const restoreTerminal = tty && interactive ? makeRaw(ctx.stdin) : () => undefined;
+  // docker watches the size when stdin is a terminal (exec) rather than stdout (run).
+  const stopResize =
+    tty && ctx.stdin.isTTY
+      ? monitorTtySize(ctx.stdout, (h, w) => client.request('POST', `/exec/${path(execId)}/resize`, { query: { h, w } }).then(readAll))
+      : () => undefined;
+  let detached: boolean;
   try {
-    await demuxTo(conn, ctx.stdout, ctx.stderr, tty);
+    ({ detached } = await pumpSession({
+      conn,
+      tty,
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      stdin: interactive ? ctx.stdin : undefined,
+      detachKeys: tty && interactive ? detachKeysFor(detachKeys, (w) => ctx.stderr.write(`${w}\n`)) : undefined,
+    }));
   } finally {
-    if (interactive) ctx.stdin.pause();
+    stopResize();
+    restoreTerminal();
   }
+  // docker exec returns the escape as its error: the process keeps running.
+  if (detached) throw new CliError('read escape sequence');
   const info = await client.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${path(execId)}/json`);
   return info.ExitCode ?? 0;
 };
