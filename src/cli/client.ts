@@ -1,6 +1,6 @@
 // The Engine API client: HTTP over the daemon's unix socket with a
 // keep-alive agent, API version negotiated once per invocation via /_ping.
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../errors/index.js';
 
@@ -117,8 +117,11 @@ export class ApiClient {
       const headers: Record<string, string> = { 'User-Agent': 'berth-cli', ...options.headers };
       const body = options.body;
       if ((typeof body === 'string' || body instanceof Uint8Array) && !('Content-Type' in headers)) headers['Content-Type'] = 'application/json';
+      // servername '' spares the agent working out a TLS server name (a costly IPv6 regex, ~10 ms per CLI run);
+      // Node's Agent reads it though RequestOptions does not declare it.
+      const reqOptions: HttpRequestOptions & { servername: string } = { socketPath: this.socketPath, path: prefix + path + buildQuery(options.query), method, headers, agent: this.#agent, servername: '' };
       const req = httpRequest(
-        { socketPath: this.socketPath, path: prefix + path + buildQuery(options.query), method, headers, agent: this.#agent },
+        reqOptions,
         resolve,
       );
       req.on('error', (err: NodeJS.ErrnoException) => reject(this.#connectionError(err)));

@@ -348,13 +348,8 @@ export class ContainerStore implements ContainerService {
         terminal: !!rec.config.Tty,
         stdin: !!rec.config.OpenStdin,
         stdinOnce: !!rec.config.StdinOnce,
+        start: true,
       });
-      try {
-        await this.runc.start(id);
-      } catch (err) {
-        await this.runc.delete(id, { force: true }).catch(() => undefined);
-        throw err;
-      }
       this.#setState(id, {
         status: 'running',
         pid: created.pid,

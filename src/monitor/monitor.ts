@@ -46,6 +46,8 @@ export interface MonitorOptions {
   terminal: boolean;
   stdin: boolean;
   stdinOnce: boolean;
+  /** create and start in one step (`runc run --detach`); otherwise the caller runs `runc start` */
+  start?: boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,6 +74,7 @@ export function monitorArgs(o: MonitorOptions): string[] {
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   if (o.stdinOnce) args.push('--stdin-once');
+  if (o.start) args.push('--start');
   return args;
 }
 
