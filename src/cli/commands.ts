@@ -7,6 +7,7 @@ import { VOLUME_COMMANDS } from './volume-commands.js';
 import { CONTAINER_OPS_COMMANDS } from './container-ops-commands.js';
 import { STATS_COMMANDS } from './stats-commands.js';
 import { CP_COMMANDS } from './cp-commands.js';
+import { NETWORK_COMMANDS } from './network-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -73,6 +74,8 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
   { name: 'network', type: 'string', placeholder: 'network', description: 'Connect a container to a network' },
   { name: 'net', type: 'string', hidden: true, description: 'Connect a container to a network' },
+  { name: 'network-alias', type: 'strings', description: 'Add network-scoped alias for the container' },
+  { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
   { name: 'pids-limit', type: 'string', placeholder: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
@@ -516,6 +519,8 @@ export const COMMANDS: CommandDef[] = [
       { name: 'host', short: 'H', type: 'string', description: 'Daemon socket to listen on (unix://PATH)' },
       { name: 'insecure-registry', type: 'strings', description: 'Registries reached over plain HTTP' },
       { name: 'cgroup-parent', type: 'string', description: 'Parent cgroup for all containers (default /berth)' },
+      { name: 'bridge', short: 'b', type: 'string', description: 'Bridge device of the default network (default berth0)' },
+      { name: 'bip', type: 'string', description: 'Gateway address and subnet of the default network (default 172.17.0.1/16, or a free docker pool)' },
       { name: 'log-level', short: 'l', type: 'string', default: 'info', description: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
     ],
     load: async () => (await import('./commands/daemon.js')).daemon,
@@ -524,6 +529,7 @@ export const COMMANDS: CommandDef[] = [
   ...CONTAINER_OPS_COMMANDS,
   ...STATS_COMMANDS,
   ...CP_COMMANDS,
+  ...NETWORK_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */

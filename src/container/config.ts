@@ -209,7 +209,7 @@ export function volumeMounts(hc: HostConfig, volumes: Record<string, object> | n
 }
 
 /** The container's /etc/hosts (docker's defaults for a network namespace of its own). */
-export function hostsFile(hostname: string, extraHosts: readonly string[] = []): string {
+export function hostsFile(hostname: string, extraHosts: readonly string[] = [], opts: { ip?: string; hostGateway?: string } = {}): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -217,21 +217,24 @@ export function hostsFile(hostname: string, extraHosts: readonly string[] = []):
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    `127.0.0.1\t${hostname}`,
+    // docker: the container's own address on its network, or loopback without one
+    `${opts.ip ?? '127.0.0.1'}\t${hostname}`,
   ];
   for (const e of extraHosts) {
     const i = e.indexOf(':');
     if (i <= 0) throw invalidArgument(`invalid argument "${e}" for "--add-host" flag`);
-    lines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
+    const addr = e.slice(i + 1);
+    lines.push(`${addr === 'host-gateway' && opts.hostGateway ? opts.hostGateway : addr}\t${e.slice(0, i)}`);
   }
   return lines.join('\n') + '\n';
 }
 
 /** The host's resolv.conf without loopback nameservers (unreachable from a private network namespace), plus --dns/--dns-search. */
-export function resolvConf(host: string, opts: { dns?: readonly string[]; search?: readonly string[]; keepLoopback?: boolean } = {}): string {
+export function resolvConf(host: string, opts: { dns?: readonly string[]; search?: readonly string[]; keepLoopback?: boolean; options?: readonly string[] } = {}): string {
   let lines = host.split('\n');
   if (!opts.keepLoopback) lines = lines.filter((l) => !/^\s*nameserver\s+(127\.\S*|::1)\s*$/.test(l));
   if (opts.dns?.length) lines = [...lines.filter((l) => !/^\s*nameserver\s/.test(l)), ...opts.dns.map((d) => `nameserver ${d}`)];
   if (opts.search?.length) lines = [...lines.filter((l) => !/^\s*(search|domain)\s/.test(l)), `search ${opts.search.join(' ')}`];
+  if (opts.options?.length) lines = [...lines.filter((l) => !/^\s*options\s/.test(l)), `options ${opts.options.join(' ')}`];
   return lines.filter((l, i, all) => l.trim() !== '' || i < all.length - 1).join('\n').replace(/\n*$/, '\n');
 }

@@ -55,6 +55,17 @@ export interface ContainerRecord {
   hostConfig: HostConfig;
   state: ContainerState;
   volumes?: VolumeMountPoint[];
+  /** the networks it joins at start, in order (the first from NetworkMode), with their endpoint options */
+  networks?: Record<string, NetworkEndpointConfig>;
+}
+
+/** Docker's EndpointSettings as a create request or a connect gives them (the parts berth uses). */
+export interface NetworkEndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+  MacAddress?: string;
+  /** the network's ID when it was joined (inspect shows it for a stopped container) */
+  NetworkID?: string;
 }
 
 export function initialState(): ContainerState {
@@ -84,6 +95,7 @@ interface Row {
   host_config: string;
   state: string;
   volumes: string;
+  networks: string;
 }
 
 function fromRow(r: Row): ContainerRecord {
@@ -99,6 +111,7 @@ function fromRow(r: Row): ContainerRecord {
     hostConfig: JSON.parse(r.host_config) as HostConfig,
     state: { ...initialState(), ...(JSON.parse(r.state) as Partial<ContainerState>) },
     volumes: JSON.parse(r.volumes) as VolumeMountPoint[],
+    networks: JSON.parse(r.networks) as Record<string, NetworkEndpointConfig>,
   };
 }
 
@@ -122,6 +135,7 @@ export class ContainerRecords {
       )`,
       'CREATE INDEX containers_image_id ON containers (image_id)',
       "ALTER TABLE containers ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]'",
+      "ALTER TABLE containers ADD COLUMN networks TEXT NOT NULL DEFAULT '{}'",
     ]);
   }
 
@@ -130,9 +144,9 @@ export class ContainerRecords {
     try {
       this.#db
         .prepare(
-          'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state, volumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state, volumes, networks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state), JSON.stringify(rec.volumes ?? []));
+        .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state), JSON.stringify(rec.volumes ?? []), JSON.stringify(rec.networks ?? {}));
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test(String(err))) return false;
@@ -160,6 +174,11 @@ export class ContainerRecords {
 
   setState(id: string, state: ContainerState): void {
     this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+  }
+
+  /** network connect/disconnect: the networks joined at the next start. */
+  setNetworks(id: string, networks: Record<string, NetworkEndpointConfig>): void {
+    this.#db.prepare('UPDATE containers SET networks = ? WHERE id = ?').run(JSON.stringify(networks), id);
   }
 
   /** docker update: the new limits and restart policy. */

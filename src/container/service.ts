@@ -35,8 +35,20 @@ import { overlayChanges, topOf, treeSize, validatePsArgs } from './changes.js';
 import { alive } from './monitor.js';
 import { attachStdin, JsonLogReader, resizeTerminal, startMonitor } from '../monitor/index.js';
 import { HealthChecker, probeCommand, type HealthStatus, type Prober } from './health.js';
+import {
+  detachedEndpoint,
+  endpointView,
+  initialNetworks,
+  networkModeOf,
+  portMapOf,
+  publishedPorts,
+  sharesOrNoEndpoints,
+  summaryPorts,
+  type NetworkProvider,
+} from './networking.js';
+import type { AttachResult } from '../network/index.js';
 import { normalizeName, randomName } from './names.js';
-import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState } from './records.js';
+import { ContainerRecords, initialState, ZERO_TIME, type ContainerRecord, type ContainerState, type NetworkEndpointConfig } from './records.js';
 import type {
   ContainerService,
   ContainerSummary,
@@ -74,6 +86,8 @@ export interface ContainerServiceDeps {
   sweepInterval?: number;
   /** named and anonymous volumes; without it a request for a volume is refused */
   volumes?: VolumeProvider;
+  /** networks (CNI); without it containers get a private namespace with no interfaces but lo */
+  networks?: NetworkProvider;
 }
 
 export type ContainerEvent = {
@@ -84,6 +98,13 @@ export type ContainerEvent = {
   /** rename: the name before, without the slash */
   oldName?: string;
 };
+
+/** The network of one run: the namespace for the spec, the endpoints made, the container whose namespace is shared. */
+interface RunNetwork {
+  namespace: NamespaceSetting;
+  endpoints: AttachResult[];
+  sharedDir?: string;
+}
 
 const DEFAULT_STOP_TIMEOUT = 10;
 const RESTART_BACKOFF_START = 100;
@@ -224,7 +245,10 @@ export class ContainerStore implements ContainerService {
     const { path, args } = entrypointAndArgs(config);
     const warnings: string[] = [];
     const id = randomBytes(32).toString('hex');
-    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    const networks = await this.#resolveNetworks(hostConfig, req);
+    const shared = hostConfig.NetworkMode?.startsWith('container:') ? this.records.get(hostConfig.NetworkMode.slice('container:'.length)) : undefined;
+    if (shared && req.Hostname) throw invalidArgument('conflicting options: hostname and the network mode');
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : shared ? (shared.config.Hostname ?? id.slice(0, 12)) : id.slice(0, 12);
 
     const rec: ContainerRecord = {
       id,
@@ -238,6 +262,7 @@ export class ContainerStore implements ContainerService {
       hostConfig,
       state: initialState(),
       volumes: await resolveVolumes(this.#deps.volumes, volumeMounts(hostConfig, config.Volumes)),
+      networks,
     };
     try {
       this.#insert(rec, opts.name);
@@ -251,6 +276,128 @@ export class ContainerStore implements ContainerService {
     await writeFile(logPathOf(this.dirOf(id), id), '', { flag: 'a', mode: 0o600 });
     this.#emit({ action: 'create', id });
     return { Id: id, Warnings: warnings };
+  }
+
+  /** The networks of a new container, by name, each checked to exist (docker: 404 "network X not found"). */
+  async #resolveNetworks(hc: HostConfig, req: CreateRequest): Promise<Record<string, NetworkEndpointConfig>> {
+    const wanted = initialNetworks(networkModeOf(hc), req);
+    const net = this.#deps.networks;
+    if (!net) return wanted;
+    const out: Record<string, NetworkEndpointConfig> = {};
+    for (const [nameOrId, cfg] of Object.entries(wanted)) {
+      // 400, not dockerd's 404 at start: a 404 from create makes docker clients pull the image instead
+      const info = await net.inspect(nameOrId).catch((err: unknown) => {
+        throw isCode(err, 'not_found') ? invalidArgument(messageOf(err)) : err;
+      });
+      if (info.Name === 'host' || info.Name === 'none') throw invalidArgument(`container cannot be connected to network ${info.Name} together with others`);
+      out[info.Name] = { ...cfg, NetworkID: info.Id };
+    }
+    // NetworkMode names the first network by its canonical name
+    const first = Object.keys(out)[0];
+    if (first && hc.NetworkMode && !sharesOrNoEndpoints(networkModeOf(hc))) hc.NetworkMode = first;
+    return out;
+  }
+
+  /** docker network connect: joins now when running, else at the next start. */
+  async connect(idOrName: string, network: string, config: NetworkEndpointConfig = {}): Promise<void> {
+    const net = this.#need();
+    const rec = this.#find(idOrName);
+    const info = await net.inspect(network);
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      const mode = networkModeOf(cur.hostConfig);
+      if (sharesOrNoEndpoints(mode)) throw invalidArgument(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      if (info.Name === 'host' || info.Name === 'none') throw invalidArgument(`container cannot be disconnected from host network or connected to host network`);
+      const networks = { ...(cur.networks ?? {}) };
+      if (networks[info.Name]) throw new BerthError('forbidden', `endpoint with name ${cur.name.slice(1)} already exists in network ${info.Name}`);
+      const cfg: NetworkEndpointConfig = { NetworkID: info.Id };
+      if (config.Aliases?.length) cfg.Aliases = [...config.Aliases];
+      if (config.IPAMConfig?.IPv4Address) cfg.IPAMConfig = { IPv4Address: config.IPAMConfig.IPv4Address };
+      if (config.MacAddress) cfg.MacAddress = config.MacAddress;
+      if (cur.state.status === 'running' || cur.state.status === 'paused') {
+        await net.attach(cur.id, join(this.#root, 'netns', cur.id), info.Name, this.#attachOptions(cur, cfg, undefined));
+      }
+      networks[info.Name] = cfg;
+      this.records.setNetworks(cur.id, networks);
+    });
+  }
+
+  /** docker network disconnect. */
+  async disconnect(idOrName: string, network: string, force = false): Promise<void> {
+    const net = this.#need();
+    const rec = this.#find(idOrName);
+    let name = network;
+    try {
+      name = (await net.inspect(network)).Name;
+    } catch (err) {
+      if (!force) throw err;
+    }
+    await this.#locked(rec.id, async () => {
+      const cur = this.records.get(rec.id);
+      if (!cur) throw notFound(`No such container: ${idOrName}`);
+      const networks = { ...(cur.networks ?? {}) };
+      if (!networks[name]) {
+        if (sharesOrNoEndpoints(networkModeOf(cur.hostConfig))) throw invalidArgument(`container cannot be disconnected from host network or connected to host network`);
+        throw new BerthError('forbidden', `container ${cur.id} is not connected to network ${name}`);
+      }
+      if (cur.state.status === 'running' || cur.state.status === 'paused') await net.detach(cur.id, name);
+      delete networks[name];
+      this.records.setNetworks(cur.id, networks);
+    });
+  }
+
+  #need(): NetworkProvider {
+    if (!this.#deps.networks) throw new BerthError('not_implemented', 'networking is not available');
+    return this.#deps.networks;
+  }
+
+  #attachOptions(rec: ContainerRecord, cfg: NetworkEndpointConfig, ports: ReturnType<typeof publishedPorts> | undefined): Parameters<NetworkProvider['attach']>[3] {
+    const opts: Parameters<NetworkProvider['attach']>[3] = { name: rec.name.slice(1), aliases: cfg.Aliases ?? [] };
+    if (cfg.IPAMConfig?.IPv4Address) opts.ipv4Address = cfg.IPAMConfig.IPv4Address;
+    if (cfg.MacAddress) opts.macAddress = cfg.MacAddress;
+    if (ports && Object.keys(ports).length) opts.portBindings = ports;
+    return opts;
+  }
+
+  /**
+   * The container's network namespace for this run: the host's, another container's,
+   * or its own sandbox joined to its networks (CNI). Undone by #tearDownNetwork.
+   */
+  async #setUpNetwork(rec: ContainerRecord): Promise<RunNetwork> {
+    const mode = networkModeOf(rec.hostConfig);
+    if (mode === 'host') return { namespace: 'host', endpoints: [] };
+    if (mode.startsWith('container:')) {
+      const other = this.records.get(mode.slice('container:'.length));
+      if (!other || (other.state.status !== 'running' && other.state.status !== 'paused') || other.state.pid <= 0) {
+        throw conflict(`cannot join network of a non running container: ${mode.slice('container:'.length)}`);
+      }
+      return { namespace: { path: `/proc/${other.state.pid}/ns/net` }, endpoints: [], sharedDir: this.dirOf(other.id) };
+    }
+    const net = this.#deps.networks;
+    if (!net) return { namespace: 'private', endpoints: [] };
+    const path = await net.createSandbox(rec.id);
+    const endpoints: AttachResult[] = [];
+    try {
+      if (mode !== 'none') {
+        const ports = publishedPorts(rec.hostConfig, rec.config.ExposedPorts);
+        let first = true;
+        for (const [name, cfg] of Object.entries(rec.networks ?? { [mode]: {} })) {
+          endpoints.push(await net.attach(rec.id, path, name, this.#attachOptions(rec, cfg, first ? ports : undefined)));
+          first = false;
+        }
+      }
+    } catch (err) {
+      await net.destroySandbox(rec.id).catch((e: unknown) => this.#deps.log.warn('network teardown failed', { id: rec.id, err: e }));
+      throw err;
+    }
+    return { namespace: { path }, endpoints };
+  }
+
+  async #tearDownNetwork(rec: ContainerRecord): Promise<void> {
+    const mode = networkModeOf(rec.hostConfig);
+    if (!this.#deps.networks || mode === 'host' || mode.startsWith('container:')) return;
+    await this.#deps.networks.destroySandbox(rec.id).catch((err: unknown) => this.#deps.log.warn('network teardown failed', { id: rec.id, err }));
   }
 
   /** Insert the record under the given name, or a random unused one. */
@@ -279,12 +426,12 @@ export class ContainerStore implements ContainerService {
 
   #validateHostConfig(hc: HostConfig): HostConfig {
     const out: HostConfig = { ...hc };
-    const mode = !hc.NetworkMode || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
-    if (!NETWORK_MODES.has(mode)) {
-      if (mode.startsWith('container:')) throw new BerthError('not_implemented', 'container network mode is not supported yet');
-      throw notFound(`network ${mode} not found`);
-    }
-    out.NetworkMode = mode;
+    const mode = networkModeOf(hc);
+    if (mode.startsWith('container:')) {
+      const other = this.#find(mode.slice('container:'.length));
+      out.NetworkMode = `container:${other.id}`;
+    } else if (!NETWORK_MODES.has(mode) && !this.#deps.networks) throw notFound(`network ${mode} not found`);
+    else out.NetworkMode = mode;
     const policy = hc.RestartPolicy?.Name ?? '';
     if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(policy)) throw invalidArgument(`invalid restart policy '${policy}'`);
     const max = hc.RestartPolicy?.MaximumRetryCount ?? 0;
@@ -329,7 +476,8 @@ export class ContainerStore implements ContainerService {
     try {
       await this.#cleanRuntime(id);
       const rootfs = await this.#mountRootfs(rec);
-      const input = await this.#specInput(rec, rootfs);
+      const network = await this.#setUpNetwork(rec);
+      const input = await this.#specInput(rec, rootfs, network);
       await writeBundle(dir, buildSpec(input));
       const log = logOptions(rec.hostConfig);
       const created = await startMonitor({
@@ -366,6 +514,8 @@ export class ContainerStore implements ContainerService {
       const message = messageOf(err);
       // docker: 127 when the executable is missing, 126 when it cannot be run, else 128.
       const code = /executable file not found|no such file or directory/i.test(message) ? 127 : /permission denied/i.test(message) ? 126 : 128;
+      await this.runc.delete(id, { force: true }).catch(() => undefined);
+      await this.#tearDownNetwork(rec);
       await this.#unmountRootfs(id);
       if (this.records.get(id)) {
         this.#setState(id, { status: 'exited', pid: 0, exitCode: code, error: message, finishedAt: nowIso() });
@@ -380,17 +530,32 @@ export class ContainerStore implements ContainerService {
     }
   }
 
-  async #specInput(rec: ContainerRecord, rootfs: string): Promise<SpecInput> {
+  async #specInput(rec: ContainerRecord, rootfs: string, network: RunNetwork): Promise<SpecInput> {
     const hc = rec.hostConfig;
     const cfg = rec.config;
     const dir = this.dirOf(rec.id);
     const hostNet = hc.NetworkMode === 'host';
     const hostname = cfg.Hostname || rec.id.slice(0, 12);
     await writeFile(join(dir, 'hostname'), `${hostname}\n`);
-    const hostHosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => '') : '';
-    await writeFile(join(dir, 'hosts'), hostNet ? hostHosts : hostsFile(hostname, hc.ExtraHosts ?? []));
-    const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    await writeFile(join(dir, 'resolv.conf'), resolvConf(hostResolv, { dns: hc.Dns ?? [], search: hc.DnsSearch ?? [], keepLoopback: hostNet }));
+    if (network.sharedDir) {
+      // container:<id> mode: the other container's view of the network
+      for (const f of ['hosts', 'resolv.conf']) await writeFile(join(dir, f), await readFile(join(network.sharedDir, f)).catch(() => ''));
+    } else {
+      const primary = network.endpoints[0];
+      const hostHosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => '') : '';
+      const hostsOpts: { ip?: string; hostGateway?: string } = {};
+      if (primary?.IPAddress) hostsOpts.ip = primary.IPAddress;
+      if (primary?.Gateway) hostsOpts.hostGateway = primary.Gateway;
+      await writeFile(join(dir, 'hosts'), hostNet ? hostHosts : hostsFile(hostname, hc.ExtraHosts ?? [], hostsOpts));
+      const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      // On a user-defined network the embedded DNS (on the network's gateway) resolves
+      // container names and forwards the rest, as docker's 127.0.0.11 does.
+      const resolver = !hc.Dns?.length ? Object.keys(rec.networks ?? {}).map((n) => this.#deps.networks?.resolverFor(n)).find((r) => r) : undefined;
+      await writeFile(
+        join(dir, 'resolv.conf'),
+        resolvConf(hostResolv, { dns: resolver ? [resolver] : (hc.Dns ?? []), search: hc.DnsSearch ?? [], keepLoopback: hostNet, ...(resolver ? { options: ['ndots:0'] } : {}) }),
+      );
+    }
 
     const user = await resolveUser(rootfs, cfg.User ?? '', hc.GroupAdd ?? []);
     const env = [...(cfg.Env ?? [])];
@@ -422,7 +587,6 @@ export class ContainerStore implements ContainerService {
       else if (key === 'label' || key === 'apparmor') continue; // no LSM on these hosts
       else throw invalidArgument(`invalid --security-opt: ${opt}`);
     }
-    const network: NamespaceSetting = hostNet ? 'host' : 'private';
     let args = [rec.path, ...rec.args];
     if (hc.Init) {
       // docker: its init (tini) bind-mounted at /sbin/docker-init runs the entrypoint as its child
@@ -450,7 +614,7 @@ export class ContainerStore implements ContainerService {
       ulimits: (hc.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
       resources: resourcesOf(hc),
       cgroupsPath: cgroupsPathFor(rec.id, this.#cgroupParent),
-      namespaces: { network },
+      namespaces: { network: network.namespace },
       sysctls: hc.Sysctls ?? {},
       oomScoreAdj: hc.OomScoreAdj ?? 0,
       host: await probeHost(),
@@ -540,6 +704,7 @@ export class ContainerStore implements ContainerService {
     await this.runc.delete(id, { force: true }).catch((err: unknown) => {
       if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
     });
+    await this.#tearDownNetwork(rec); // docker releases addresses and ports when a container stops
     await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
     await this.#unmountRootfs(id);
     const finishedAt = nowIso();
@@ -701,6 +866,7 @@ export class ContainerStore implements ContainerService {
       this.#setState(rec.id, { status: 'removing' });
       await this.runc.delete(rec.id, { force: true }).catch(() => undefined);
       this.#rootfsUsers.delete(rec.id); // a cp still reading loses its mount: the container is going
+      await this.#tearDownNetwork(cur);
       await this.#unmountRootfs(rec.id);
       await rm(join(this.#exitDir, rec.id), { force: true });
       await rm(this.dirOf(rec.id), { recursive: true, force: true });
@@ -1000,7 +1166,7 @@ export class ContainerStore implements ContainerService {
         const i = l.indexOf('=');
         if (i < 0 ? !(l in labels) : labels[l.slice(0, i)] !== l.slice(i + 1)) return false;
       }
-      if (filters.network?.length && !filters.network.includes(r.hostConfig.NetworkMode ?? 'bridge')) return false;
+      if (filters.network?.length && !filters.network.some((n) => n === (r.hostConfig.NetworkMode ?? 'bridge') || n in (r.networks ?? {}) || Object.values(r.networks ?? {}).some((c) => c.NetworkID?.startsWith(n)))) return false;
       if (filters.health?.length) {
         const h = probeCommand(r.config.Healthcheck) && r.state.health && st === 'running' ? r.state.health.Status : 'none';
         if (!filters.health.includes(h)) return false;
@@ -1011,8 +1177,27 @@ export class ContainerStore implements ContainerService {
     return recs.map((r) => this.#summary(r));
   }
 
+  /** The endpoints of a running container (none otherwise). */
+  #endpoints(r: ContainerRecord): AttachResult[] {
+    const running = r.state.status === 'running' || r.state.status === 'paused';
+    return running && this.#deps.networks && !sharesOrNoEndpoints(networkModeOf(r.hostConfig)) ? this.#deps.networks.endpointsOf(r.id) : [];
+  }
+
+  /** NetworkSettings.Networks: each joined network, with its addresses while running. */
+  #networksView(r: ContainerRecord, endpoints: readonly AttachResult[]): Record<string, unknown> {
+    const mode = networkModeOf(r.hostConfig);
+    if (sharesOrNoEndpoints(mode)) return mode.startsWith('container:') ? {} : { [mode]: detachedEndpoint({}, '') };
+    const out: Record<string, unknown> = {};
+    for (const [name, cfg] of Object.entries(r.networks ?? { [mode]: {} })) {
+      const ep = endpoints.find((e) => cfg.NetworkID && e.NetworkID === cfg.NetworkID);
+      out[name] = ep ? endpointView(ep) : detachedEndpoint(cfg, cfg.NetworkID ?? '');
+    }
+    return out;
+  }
+
   #summary(r: ContainerRecord): ContainerSummary {
     const mode = r.hostConfig.NetworkMode ?? 'bridge';
+    const endpoints = this.#endpoints(r);
     return {
       Id: r.id,
       Names: [r.name],
@@ -1020,13 +1205,40 @@ export class ContainerStore implements ContainerService {
       ImageID: r.imageId,
       Command: [r.path, ...r.args].join(' '),
       Created: Math.floor(Date.parse(r.created) / 1000),
-      Ports: [],
+      Ports: summaryPorts(endpoints, r.config.ExposedPorts),
       Labels: r.config.Labels ?? {},
       State: r.state.status,
       Status: statusString(r.state),
       HostConfig: { NetworkMode: mode },
-      NetworkSettings: { Networks: networksOf(mode) },
+      NetworkSettings: { Networks: this.#networksView(r, endpoints) },
       Mounts: mountsOf(r),
+    };
+  }
+
+  /** inspect's NetworkSettings, with docker's top-level fields from the default bridge network. */
+  #networkSettings(r: ContainerRecord): Record<string, unknown> {
+    const endpoints = this.#endpoints(r);
+    const running = r.state.status === 'running' || r.state.status === 'paused';
+    const mode = networkModeOf(r.hostConfig);
+    const sandboxed = running && this.#deps.networks && !mode.startsWith('container:') && mode !== 'host';
+    const bridge = endpoints.find((e) => e.NetworkID === r.networks?.bridge?.NetworkID);
+    return {
+      Bridge: '',
+      SandboxID: sandboxed ? r.id : '',
+      SandboxKey: sandboxed ? join(this.#root, 'netns', r.id) : '',
+      Ports: running ? portMapOf(endpoints, r.config.ExposedPorts) : {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      EndpointID: bridge?.EndpointID ?? '',
+      Gateway: bridge?.Gateway ?? '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: bridge?.IPAddress ?? '',
+      IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+      IPv6Gateway: '',
+      MacAddress: bridge?.MacAddress ?? '',
+      Networks: this.#networksView(r, endpoints),
     };
   }
 
@@ -1035,7 +1247,6 @@ export class ContainerStore implements ContainerService {
     const s = r.state;
     const dir = this.dirOf(r.id);
     const lower = await this.#lowerDirs(r);
-    const mode = r.hostConfig.NetworkMode ?? 'bridge';
     return {
       Id: r.id,
       Created: r.created,
@@ -1075,16 +1286,7 @@ export class ContainerStore implements ContainerService {
       },
       Mounts: mountsOf(r),
       Config: r.config,
-      NetworkSettings: {
-        Bridge: '',
-        SandboxID: '',
-        SandboxKey: '',
-        Ports: {},
-        HairpinMode: false,
-        LinkLocalIPv6Address: '',
-        LinkLocalIPv6PrefixLen: 0,
-        Networks: networksOf(mode),
-      },
+      NetworkSettings: this.#networkSettings(r),
     };
   }
 
@@ -1244,10 +1446,6 @@ function resourcesOf(hc: HostConfig): SpecInput['resources'] {
   return r;
 }
 
-function networksOf(mode: string): Record<string, unknown> {
-  // No networking yet (CNI comes later): the mode's network, without addresses.
-  return { [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } };
-}
 
 function mountsOf(r: ContainerRecord): unknown[] {
   const hc = r.hostConfig;

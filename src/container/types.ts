@@ -198,6 +198,10 @@ export interface ContainerService {
    * Before the container starts it waits for the start (docker run attaches first).
    */
   attachStdin?(idOrName: string, signal?: AbortSignal): Promise<import('node:stream').Writable>;
+  /** docker network connect: joins now when running, else at the next start. */
+  connect?(idOrName: string, network: string, config?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; MacAddress?: string }): Promise<void>;
+  /** docker network disconnect */
+  disconnect?(idOrName: string, network: string, force?: boolean): Promise<void>;
   /** Does any container (running or not) use this image ID? (rmi refuses those without -f) */
   imageInUse(imageId: string): boolean;
   /** Daemon start: re-adopt running containers, record exits that happened while down, resume restart policies. */

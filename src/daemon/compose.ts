@@ -9,6 +9,7 @@ import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
 import { createContainerService, ExecManager, execProber } from '../container/index.js';
 import { VolumeStore } from '../volume/index.js';
+import { createNetworkService } from '../network/index.js';
 import { EventBus, feedEvents } from '../events/index.js';
 import type { Logger, LogLevel } from '../util/index.js';
 import type { ApiServices } from './server.js';
@@ -26,6 +27,10 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Parent cgroup of every container; default /berth. */
   cgroupParent?: string;
+  /** The default network's bridge device; default berth0. */
+  bridge?: string;
+  /** The default network's gateway/prefix (dockerd's --bip). */
+  bip?: string;
 }
 
 export interface Daemon extends ApiServices {
@@ -55,12 +60,21 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     const registry = createRegistryClient({ insecureRegistries: cfg.insecureRegistries, userAgent: `berth/${BERTH_VERSION}` });
     const images = await createImageService({ db, content, snapshots, registry, log: log.child({ module: 'image' }), root: cfg.root });
     const volumes = new VolumeStore({ db, root: cfg.root });
+    const networks = await createNetworkService({
+      db,
+      root: cfg.root,
+      log: log.child({ module: 'network' }),
+      ...(cfg.bridge ? { defaultBridge: cfg.bridge } : {}),
+      ...(cfg.bip ? { defaultSubnet: subnetOf(cfg.bip) } : {}),
+    });
+    cleanups.push(() => networks.close());
     const containers = createContainerService({
       db,
       root: cfg.root,
       images,
       snapshots,
       volumes,
+      networks,
       log: log.child({ module: 'container' }),
       ...(cfg.cgroupParent ? { cgroupParent: cfg.cgroupParent } : {}),
     });
@@ -75,10 +89,22 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     const exec = new ExecManager({ containers, log: log.child({ module: 'exec' }) });
     containers.setHealthProber(execProber(exec));
     await containers.restore();
+    // endpoints of containers that are gone (exited or removed while the daemon was down) are undone
+    await networks.reconcile(new Set((await containers.list({ all: true })).filter((c) => c.State === 'running' || c.State === 'paused').map((c) => c.Id)));
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
-    return { images, containers, exec, volumes, registry, system, events, close };
+    return { images, containers, exec, volumes, networks, registry, system, events, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** dockerd's --bip is the gateway with the prefix (172.17.0.1/16); the subnet is its network part. */
+function subnetOf(bip: string): string {
+  const [addr = '', prefixText = '24'] = bip.split('/');
+  const prefix = Number(prefixText);
+  const n = addr.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
+  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+  const base = (n & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join('.')}/${prefix}`;
 }

@@ -14,6 +14,8 @@ import { API_VERSION, BERTH_VERSION, negotiateVersion } from './apiversion.js';
 import { statusOf, writeError } from './errors.js';
 import { Router } from './router.js';
 import { archiveRoutes } from './routes/archive.js';
+import { networkRoutes } from './routes/networks.js';
+import type { NetworkService } from '../network/index.js';
 import { statsRoutes } from './routes/stats.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes, type ExecService } from './routes/exec.js';
@@ -36,6 +38,8 @@ export interface ApiServices {
   system: SystemInfoSource;
   /** the event stream; GET /events exists only when given */
   events?: EventBus;
+  /** networks; the network routes exist only when given */
+  networks?: NetworkService;
 }
 
 export interface ApiServer {
@@ -58,6 +62,22 @@ export function buildRouter(services: ApiServices): Router {
   if (services.exec) execRoutes(router, services.exec);
   if (services.volumes) volumeRoutes(router, services.volumes);
   if (services.events) eventRoutes(router, services.events);
+  if (services.networks) {
+    const { containers } = services;
+    networkRoutes(router, {
+      networks: services.networks,
+      containers: {
+        connect: (c, n, cfg) => {
+          if (!containers.connect) throw new BerthError('not_implemented', 'network connect is not supported');
+          return containers.connect(c, n, cfg);
+        },
+        disconnect: (c, n, force) => {
+          if (!containers.disconnect) throw new BerthError('not_implemented', 'network disconnect is not supported');
+          return containers.disconnect(c, n, force);
+        },
+      },
+    });
+  }
   return router;
 }
 

@@ -12,7 +12,10 @@ export async function packTar(entries: TestEntry[]): Promise<Buffer> {
   const collected = (async () => {
     for await (const chunk of pack) out.push(chunk as Buffer);
   })();
-  for (const { content, ...header } of entries) {
+  // A fixed default mtime: tar-stream's is "now", and the same entries must give the same bytes (diff IDs).
+  const FIXED_MTIME = new Date('2024-01-01T00:00:00Z');
+  for (const { content, ...given } of entries) {
+    const header = { mtime: FIXED_MTIME, ...given };
     await new Promise<void>((resolve, reject) => {
       const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       if (content !== undefined) pack.entry({ ...header, size: Buffer.byteLength(content) }, content, cb);

@@ -1,12 +1,17 @@
 // A real berth daemon for one test: its own root, unix socket, HOME and
 // DOCKER_CONFIG in a temp dir; stopped, unmounted and removed afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unmountBelow } from '../../src/testing/index.js';
+import { teardownNetworking } from '../../src/network/index.js';
+
+const execFileP = promisify(execFile);
 import { type AfterHook, run, type RunResult, sleep } from './exec.js';
 
 // dist/test/harness -> the package root is three levels up.
@@ -159,11 +164,15 @@ export async function startDaemon(t: AfterHook, opts: DaemonOptions = {}): Promi
     else if (c.exitCode !== 0 && c.signalCode !== 'SIGTERM') await printLog(`exit ${c.exitCode ?? c.signalCode}`);
   };
 
+  // Its own default bridge and subnet: daemons of parallel tests must not share them.
+  const bridge = `bt${randomBytes(4).toString('hex')}`;
+  const bip = await freeSubnetGateway();
   t.after(async () => {
     try {
       await stop();
       if (verbose) await printLog('verbose');
     } finally {
+      await teardownNetworking(root, { defaultBridge: bridge }).catch((err: unknown) => console.error('network teardown failed', err));
       await unmountBelow(dir);
       await rm(dir, { recursive: true, force: true });
     }
@@ -174,7 +183,7 @@ export async function startDaemon(t: AfterHook, opts: DaemonOptions = {}): Promi
   await mkdir(dockerConfig);
 
   const start = async (): Promise<void> => {
-    const args = [entry, 'daemon', '--root', root, '--socket', socket];
+    const args = [entry, 'daemon', '--root', root, '--socket', socket, '--bridge', bridge, '--bip', bip];
     for (const r of opts.insecureRegistries ?? []) args.push('--insecure-registry', r);
     args.push(...(opts.extraArgs ?? []));
     const log = await open(logPath, 'a');
@@ -246,4 +255,14 @@ export async function startDaemon(t: AfterHook, opts: DaemonOptions = {}): Promi
       await start();
     },
   };
+}
+
+/** A gateway/prefix in 10.64.0.0/10 whose /24 the host does not route yet. */
+async function freeSubnetGateway(): Promise<string> {
+  const { stdout } = await execFileP('ip', ['-4', 'route', 'show']);
+  for (;;) {
+    const b = 64 + Math.floor(Math.random() * 64);
+    const c = Math.floor(Math.random() * 256);
+    if (!stdout.includes(`10.${b}.${c}.`)) return `10.${b}.${c}.1/24`;
+  }
 }

@@ -262,7 +262,13 @@ test('startDaemon: ping wait, requests, kill -9, restart, cleanup (against a stu
     const echo = await d.request('POST', '/echo', { hello: 'world' });
     assert.equal(echo.status, 200);
     const body = echo.json<{ method: string; argv: string[]; body: string; pid: number }>();
-    assert.deepEqual(body.argv, ['daemon', '--root', d.root, '--socket', d.socket, '--insecure-registry', '127.0.0.1:5999', '--debug']);
+    // each daemon gets its own default bridge and subnet
+    const [bridgeFlag, bridge, bipFlag, bip] = body.argv.slice(5, 9);
+    assert.equal(bridgeFlag, '--bridge');
+    assert.match(bridge ?? '', /^bt[0-9a-f]{8}$/);
+    assert.equal(bipFlag, '--bip');
+    assert.match(bip ?? '', /^10\.\d+\.\d+\.1\/24$/);
+    assert.deepEqual([...body.argv.slice(0, 5), ...body.argv.slice(9)], ['daemon', '--root', d.root, '--socket', d.socket, '--insecure-registry', '127.0.0.1:5999', '--debug']);
     assert.equal(body.body, '{"hello":"world"}');
     assert.equal(body.pid, d.pid);
     assert.equal(await readFile(join(d.root, 'started'), 'utf8'), String(d.pid));

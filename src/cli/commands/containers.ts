@@ -218,6 +218,19 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
     HostConfig: hostConfig,
   };
   if (volumeFlags.volumes) body.Volumes = volumeFlags.volumes;
+  // --network-alias and --ip belong to the endpoint on the --network network (docker's EndpointsConfig)
+  const aliases = list(flags, 'network-alias');
+  const ip = str(flags, 'ip');
+  if (aliases.length || ip) {
+    const network = (hostConfig.NetworkMode as string) || 'default';
+    if (network === 'default' || network === 'bridge' || network === 'host' || network === 'none') {
+      throw new CliError(aliases.length ? 'network-scoped aliases are only supported for user-defined networks' : 'user specified IP address is supported on user defined networks only', 125);
+    }
+    const endpoint: Record<string, unknown> = {};
+    if (aliases.length) endpoint.Aliases = aliases;
+    if (ip) endpoint.IPAMConfig = { IPv4Address: ip };
+    body.NetworkingConfig = { EndpointsConfig: { [network]: endpoint } };
+  }
   if (Object.keys(ports.exposedPorts).length) body.ExposedPorts = ports.exposedPorts;
   if (health) body.Healthcheck = health;
   if (str(flags, 'stop-signal')) body.StopSignal = str(flags, 'stop-signal');

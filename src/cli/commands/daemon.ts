@@ -13,6 +13,10 @@ export interface DaemonConfig {
   logLevel: Level;
   /** Parent cgroup of containers (dockerd's --cgroup-parent); default /berth. */
   cgroupParent?: string;
+  /** The default network's bridge device (dockerd's --bridge); default berth0. */
+  bridge?: string;
+  /** The default network's subnet, as dockerd's --bip (gateway/prefix, e.g. 172.17.0.1/16). */
+  bip?: string;
 }
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -34,6 +38,16 @@ export function daemonConfig(flags: Record<string, unknown>, globalLogLevel = 'i
   if (cgroupParent) {
     if (!cgroupParent.startsWith('/')) throw new CliError(`--cgroup-parent must be an absolute cgroup path: ${cgroupParent}`, 125);
     cfg.cgroupParent = cgroupParent;
+  }
+  const bridge = get('bridge');
+  if (bridge) {
+    if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new CliError(`invalid bridge name: ${bridge} (1-15 characters of a-z, 0-9, _ . -)`, 125);
+    cfg.bridge = bridge;
+  }
+  const bip = get('bip');
+  if (bip) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(bip)) throw new CliError(`invalid --bip: ${bip} (expected an IPv4 address with a prefix, e.g. 172.17.0.1/16)`, 125);
+    cfg.bip = bip;
   }
   return cfg;
 }

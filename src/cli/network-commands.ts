@@ -1,0 +1,101 @@
+// The `network` command group's entries of the command table (commands.ts).
+import type { CommandDef } from './commands.js';
+
+const networks = () => import('./commands/network.js');
+
+export const NETWORK_COMMANDS: CommandDef[] = [
+  {
+    path: ['network', 'create'],
+    aliases: [],
+    usage: '[OPTIONS] NETWORK',
+    description: 'Create a network',
+    minArgs: 1,
+    maxArgs: 1,
+    flags: [
+      { name: 'attachable', type: 'bool', description: 'Enable manual container attachment' },
+      { name: 'driver', short: 'd', type: 'string', default: 'bridge', description: 'Driver to manage the Network' },
+      { name: 'gateway', type: 'strings', description: 'IPv4 or IPv6 Gateway for the master subnet' },
+      { name: 'internal', type: 'bool', description: 'Restrict external access to the network' },
+      { name: 'ip-range', type: 'strings', description: 'Allocate container ip from a sub-range' },
+      { name: 'ipam-driver', type: 'string', default: 'default', description: 'IP Address Management Driver' },
+      { name: 'ipv6', type: 'bool', description: 'Enable or disable IPv6 networking (not supported)' },
+      { name: 'label', type: 'strings', description: 'Set metadata on a network' },
+      { name: 'opt', short: 'o', type: 'strings', description: 'Set driver specific options' },
+      { name: 'subnet', type: 'strings', description: 'Subnet in CIDR format that represents a network segment' },
+    ],
+    load: async () => (await networks()).create,
+  },
+  {
+    path: ['network', 'ls'],
+    aliases: [['network', 'list']],
+    usage: '[OPTIONS]',
+    description: 'List networks',
+    maxArgs: 0,
+    flags: [
+      { name: 'filter', short: 'f', type: 'strings', placeholder: 'filter', description: "Provide filter values (e.g. 'driver=bridge')" },
+      { name: 'format', type: 'string', placeholder: 'string', description: 'Format output using a custom template' },
+      { name: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
+    ],
+    load: async () => (await networks()).listNetworks,
+  },
+  {
+    path: ['network', 'inspect'],
+    aliases: [],
+    usage: '[OPTIONS] NETWORK [NETWORK...]',
+    description: 'Display detailed information on one or more networks',
+    minArgs: 1,
+    flags: [
+      { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
+      { name: 'verbose', short: 'v', type: 'bool', description: 'Verbose output for diagnostics' },
+    ],
+    load: async () => (await networks()).inspect,
+  },
+  {
+    path: ['network', 'rm'],
+    aliases: [['network', 'remove']],
+    usage: '[OPTIONS] NETWORK [NETWORK...]',
+    description: 'Remove one or more networks',
+    minArgs: 1,
+    flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Do not error if the network does not exist' }],
+    load: async () => (await networks()).remove,
+  },
+  {
+    path: ['network', 'prune'],
+    aliases: [],
+    usage: '[OPTIONS]',
+    description: 'Remove all unused networks',
+    maxArgs: 0,
+    flags: [
+      { name: 'filter', type: 'strings', placeholder: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
+      { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+    ],
+    load: async () => (await networks()).prune,
+  },
+  {
+    path: ['network', 'connect'],
+    aliases: [],
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    description: 'Connect a container to a network',
+    minArgs: 2,
+    maxArgs: 2,
+    flags: [
+      { name: 'alias', type: 'strings', description: 'Add network-scoped alias for the container' },
+      { name: 'driver-opt', type: 'strings', description: 'driver options for the network' },
+      { name: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+      { name: 'ip6', type: 'string', description: 'IPv6 address (not supported)' },
+      { name: 'link', type: 'strings', description: 'Add link to another container (not supported)' },
+    ],
+    load: async () => (await networks()).connect,
+  },
+  {
+    path: ['network', 'disconnect'],
+    aliases: [],
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    description: 'Disconnect a container from a network',
+    minArgs: 2,
+    maxArgs: 2,
+    flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
+    load: async () => (await networks()).disconnect,
+  },
+];

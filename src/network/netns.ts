@@ -1,0 +1,49 @@
+// Persistent network namespaces as files: `unshare --net=<file>` bind-mounts
+// the new namespace onto <root>/netns/<id>, so it outlives every process in
+// it (and the daemon). Removal is umount + unlink. A network namespace
+// mount does not need a private parent (unlike a persisted mount namespace),
+// so the directory is a plain one.
+import { execFile } from 'node:child_process';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { BerthError, messageOf } from '../errors/index.js';
+import { MNT_DETACH, sys } from '../native/index.js';
+
+const execFileP = promisify(execFile);
+
+/** True when `path` is a mount point of a namespace file (nsfs) in our mount table. */
+export async function isNetnsMounted(path: string): Promise<boolean> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((line) => {
+    const f = line.split(' ');
+    const point = f[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    return point === path && line.includes(' - nsfs ');
+  });
+}
+
+/** Create (or keep) the namespace file at `path`. */
+export async function createNetns(path: string): Promise<void> {
+  if (await isNetnsMounted(path)) return;
+  await mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o711 });
+  const fh = await open(path, 'a', 0o444);
+  await fh.close();
+  try {
+    await execFileP('unshare', [`--net=${path}`, 'true']);
+  } catch (err) {
+    await rm(path, { force: true });
+    throw new BerthError('internal', `create network namespace ${path}: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** Unmount and unlink; a missing file is fine. */
+export async function removeNetns(path: string): Promise<void> {
+  // Several stacked mounts are possible after a racing create; peel them all.
+  while (await isNetnsMounted(path)) {
+    try {
+      sys.umount2(path, MNT_DETACH);
+    } catch (err) {
+      throw new BerthError('internal', `unmount network namespace ${path}: ${messageOf(err)}`, { cause: err });
+    }
+  }
+  await rm(path, { force: true });
+}
