@@ -15,6 +15,8 @@ export interface NativeSys {
   umount2(target: string, flags: number): void;
   /** a terminal's output post-processing (OPOST) on or off */
   setTtyOpost(fd: number, on: boolean): void;
+  /** a new network namespace bind-mounted on `path` (an existing file), loopback up */
+  createNetns(path: string): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

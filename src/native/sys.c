@@ -13,6 +13,14 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <termios.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #define MAX_STR 8192
 
@@ -187,6 +195,49 @@ static napi_value js_set_tty_opost(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A persistent network namespace at `path` (an existing empty file) with lo up, made on a
+   short-lived thread: unshare(CLONE_NEWNET) changes only the calling thread's namespace, the
+   bind mount of that thread's nsfs file keeps the namespace after the thread is gone. This is
+   what `unshare --net=FILE` plus CNI's loopback plugin do, without two process starts. */
+struct netns_job {
+  const char *path;
+  int err;
+  const char *step;
+};
+
+static void *netns_thread(void *arg) {
+  struct netns_job *j = arg;
+  if (unshare(CLONE_NEWNET) != 0) { j->err = errno; j->step = "unshare"; return NULL; }
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
+  if (mount(self, j->path, NULL, MS_BIND, NULL) != 0) { j->err = errno; j->step = "mount"; return NULL; }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) { j->err = errno; j->step = "socket"; return NULL; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) { j->err = errno; j->step = "SIOCGIFFLAGS lo"; close(fd); return NULL; }
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) { j->err = errno; j->step = "SIOCSIFFLAGS lo"; close(fd); return NULL; }
+  close(fd);
+  return NULL;
+}
+
+static napi_value js_create_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[MAX_STR];
+  if (argc < 1 || get_str(env, argv[0], path, sizeof path)) return bad_args(env, "createNetns(path)");
+  struct netns_job job = {path, 0, NULL};
+  pthread_t th;
+  int rc = pthread_create(&th, NULL, netns_thread, &job);
+  if (rc != 0) return throw_errno(env, rc, "pthread_create", path);
+  pthread_join(th, NULL);
+  if (job.err) return throw_errno(env, job.err, job.step, path);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -196,6 +247,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
       {"setTtyOpost", NULL, js_set_tty_opost, NULL, NULL, NULL, napi_default, NULL},
+      {"createNetns", NULL, js_create_netns, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

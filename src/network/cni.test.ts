@@ -119,8 +119,8 @@ test('CNI runtime: bridge + portmap ADD into a fresh netns, traffic, CHECK, DEL 
   assert.ok(!rules.includes(`--dport ${hostPort}`), 'no DNAT left');
   assert.ok(!rules.includes(`id: "${containerId}"`), 'no masquerade chain left');
   assert.ok(!rules.includes(subnet), 'nothing mentions the subnet');
-  await removeIdlePortmapChains();
-  if (!/CNI-DN-/.test(await iptablesSave())) assert.ok(!(await iptablesSave()).includes('CNI-HOSTPORT'), 'shared portmap chains removed when idle');
+  // portmap's shared chains are left alone here: removing them races other tests' mappings
+  // (scripts/test.sh removes them once every test is done)
   // DEL again is harmless (plugins are idempotent; no cache left)
   await again.del(list, rt);
   await removeNetns(ns);

@@ -79,3 +79,25 @@ function splitRule(line: string): string[] {
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
   return out;
 }
+
+/**
+ * Outbound NAT for a bridge network, as docker does it: one rule per network
+ * (`-s SUBNET ! -o BRIDGE -j MASQUERADE`), made with the network's first
+ * endpoint and removed with the network, instead of the bridge plugin's chain
+ * and rules per container (two extra iptables runs on every start and stop).
+ */
+function masqueradeRule(subnet: string, bridge: string, tag: string): string[] {
+  return ['POSTROUTING', '-s', subnet, '!', '-o', bridge, '-m', 'comment', '--comment', `berth masquerade ${tag}`, '-j', 'MASQUERADE'];
+}
+
+export async function ensureMasquerade(subnet: string, bridge: string, tag: string): Promise<void> {
+  const rule = masqueradeRule(subnet, bridge, tag);
+  const present = await iptables(['-t', 'nat', '-C', ...rule]).then(() => true, () => false);
+  if (!present) await iptables(['-t', 'nat', '-A', ...rule]);
+}
+
+export async function removeMasquerade(subnet: string, bridge: string, tag: string): Promise<void> {
+  const rule = masqueradeRule(subnet, bridge, tag);
+  // -D removes one copy; a rule added twice by a race goes on the next pass
+  while (await iptables(['-t', 'nat', '-D', ...rule]).then(() => true, () => false));
+}

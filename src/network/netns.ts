@@ -1,15 +1,12 @@
-// Persistent network namespaces as files: `unshare --net=<file>` bind-mounts
-// the new namespace onto <root>/netns/<id>, so it outlives every process in
-// it (and the daemon). Removal is umount + unlink. A network namespace
+// Persistent network namespaces as files: the native addon unshares a network
+// namespace on a short-lived thread and bind-mounts it onto <root>/netns/<id>
+// (what `unshare --net=<file>` does, without a process start), with loopback
+// up, so it outlives every process in it (and the daemon). Removal is umount + unlink. A network namespace
 // mount does not need a private parent (unlike a persisted mount namespace),
 // so the directory is a plain one.
-import { execFile } from 'node:child_process';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { BerthError, messageOf } from '../errors/index.js';
 import { MNT_DETACH, sys } from '../native/index.js';
-
-const execFileP = promisify(execFile);
 
 /** True when `path` is a mount point of a namespace file (nsfs) in our mount table. */
 export async function isNetnsMounted(path: string): Promise<boolean> {
@@ -21,14 +18,14 @@ export async function isNetnsMounted(path: string): Promise<boolean> {
   });
 }
 
-/** Create (or keep) the namespace file at `path`. */
+/** Create (or keep) the namespace file at `path`, loopback up. */
 export async function createNetns(path: string): Promise<void> {
   if (await isNetnsMounted(path)) return;
   await mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o711 });
   const fh = await open(path, 'a', 0o444);
   await fh.close();
   try {
-    await execFileP('unshare', [`--net=${path}`, 'true']);
+    sys.createNetns(path);
   } catch (err) {
     await rm(path, { force: true });
     throw new BerthError('internal', `create network namespace ${path}: ${messageOf(err)}`, { cause: err });

@@ -29,6 +29,8 @@ async function setup(t: Hooks, opts: { subnet?: string } = {}) {
   const db = openDatabase(join(root, 'berth.db'));
   const svc = await createNetworkService({ db, root, log: nullLogger, defaultBridge: bridge, defaultSubnet: subnet, resolvConf: join(root, 'none') });
   cleanups.push(async () => {
+    // the outbound NAT rules of every network this service made (the default one stays otherwise)
+    for (const n of await svc.list()) await svc.dropMasquerade(n.Id);
     await svc.close();
     db.close();
   });

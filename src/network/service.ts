@@ -13,7 +13,7 @@ import type { Db } from '../db/index.js';
 import { limiter, type Logger } from '../util/index.js';
 import { CNI_VERSION, CniRuntime, type CniConfList, type CniPluginConf, type CniResult } from './cni.js';
 import { DnsServer, hostResolvers, type Upstream } from './dns.js';
-import { removeMasqueradeLeftovers } from './iptables.js';
+import { ensureMasquerade, removeMasquerade, removeMasqueradeLeftovers } from './iptables.js';
 import { contains, defaultPools, formatCidr, formatIp, lastOf, overlaps, parseCidr, parseCidrLoose, parseIp, type Cidr } from './ipnet.js';
 import { createNetns, removeNetns } from './netns.js';
 import { holdPorts, type HeldPorts } from './ports.js';
@@ -89,6 +89,8 @@ export class NetworkServiceImpl implements NetworkService {
   readonly #netnsDir: string;
   readonly #serial = limiter(1);
   readonly #held = new Map<string, HeldPorts>();
+  /** networks whose outbound NAT rule this process has ensured */
+  readonly #masqueraded = new Set<string>();
   readonly #dns = new Map<string, DnsServer>();
   #upstreams: Upstream[] = [];
 
@@ -302,6 +304,18 @@ export class NetworkServiceImpl implements NetworkService {
     return { Id: id, Warning: '' };
   }
 
+  /** Remove a network's outbound NAT rule (network removal, teardown). */
+  async dropMasquerade(networkId: string): Promise<void> {
+    const n = this.#records.network(networkId);
+    if (n) await this.#dropMasquerade(n);
+  }
+
+  async #dropMasquerade(n: NetworkRecord): Promise<void> {
+    if (n.driver !== 'bridge' || !n.ipam[0]?.Subnet) return;
+    await removeMasquerade(formatCidr(parseCidr(n.ipam[0].Subnet)), n.bridge, n.id.slice(0, 12)).catch(() => undefined);
+    this.#masqueraded.delete(n.id);
+  }
+
   remove(idOrName: string): Promise<void> {
     return this.#serial(async () => this.#remove(this.#find(idOrName)));
   }
@@ -315,6 +329,7 @@ export class NetworkServiceImpl implements NetworkService {
     this.#records.deleteNetwork(n.id);
     // The bridge plugin never deletes its bridge; docker removes a network's bridge with it.
     await execFileP('ip', ['link', 'del', 'dev', n.bridge]).catch(() => undefined);
+    await this.#dropMasquerade(n);
     await rm(join(this.#ipamDir, cniName(n)), { recursive: true, force: true });
     this.#deps.log.info('network removed', { network: n.name, id: n.id });
   }
@@ -345,14 +360,8 @@ export class NetworkServiceImpl implements NetworkService {
   async createSandbox(containerId: string): Promise<string> {
     if (!/^[A-Za-z0-9_.-]+$/.test(containerId)) throw invalidArgument(`invalid container id ${containerId}`);
     const path = this.netnsPath(containerId);
+    // loopback comes up with the namespace (the native addon does what CNI's loopback plugin would)
     await createNetns(path);
-    try {
-      // loopback up through the plugin, as CNI runtimes do; nothing to cache or DEL
-      await this.#cni.add({ cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] }, { containerId, netns: path, ifName: 'lo' });
-    } catch (err) {
-      await removeNetns(path).catch(() => undefined);
-      throw err;
-    }
     return path;
   }
 
@@ -378,7 +387,7 @@ export class NetworkServiceImpl implements NetworkService {
         type: 'bridge',
         bridge: n.bridge,
         isGateway: true,
-        ipMasq: !n.internal,
+        ipMasq: false, // one masquerade rule per network instead (ensureMasquerade)
         hairpinMode: true,
         ipam: {
           type: 'host-local',
@@ -428,6 +437,10 @@ export class NetworkServiceImpl implements NetworkService {
     const args: Array<[string, string]> = [];
     if (requested) args.push(['IP', requested]);
     if (opts.macAddress) args.push(['MAC', opts.macAddress]);
+    if (!n.internal && !this.#masqueraded.has(n.id)) {
+      await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
+      this.#masqueraded.add(n.id);
+    }
     let result: CniResult | undefined;
     const rt = { containerId, netns: netnsPath, ifName, args, capabilityArgs: withPorts ? { portMappings: held?.mappings ?? [] } : {} };
     for (let attempt = 0; !result; attempt++) {
@@ -436,7 +449,6 @@ export class NetworkServiceImpl implements NetworkService {
       } catch (err) {
         // A failed chain leaves what the earlier plugins did (veth, lease): DEL undoes it, as CNI asks of runtimes.
         await this.#cni.del(list, rt).catch(() => undefined);
-        await removeMasqueradeLeftovers(cniName(n), containerId).catch(() => undefined);
         // portmap's shared chains can vanish under us when another runtime on the host removes them idle: once more
         if (attempt === 0 && /No chain\/target\/match/.test(messageOf(err))) continue;
         await held?.release();
@@ -505,7 +517,6 @@ export class NetworkServiceImpl implements NetworkService {
     const cached = await this.#cni.cached(n ? cniName(n) : '', e.containerId, e.ifName);
     if (cached) await this.#cni.delCached(cached, e.netns);
     else if (n) await this.#cni.del(this.#conflist(n, Object.keys(e.ports).length > 0), { containerId: e.containerId, netns: e.netns, ifName: e.ifName });
-    if (n) await removeMasqueradeLeftovers(cniName(n), e.containerId);
     await this.#held.get(e.id)?.release();
     this.#held.delete(e.id);
     this.#records.deleteEndpoint(e.id);

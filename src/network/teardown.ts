@@ -31,6 +31,7 @@ export async function teardownNetworking(root: string, opts: { defaultBridge?: s
         const info = await svc.inspect(n.Id);
         const device = info.Options?.['com.docker.network.bridge.name'] ?? (n.Name === 'bridge' ? opts.defaultBridge : undefined) ?? `br-${n.Id.slice(0, 12)}`;
         await execFileP('ip', ['link', 'del', 'dev', device]).catch(() => undefined);
+        await svc.dropMasquerade(n.Id);
       }
       if (opts.sharedChains) await removeIdlePortmapChains();
     } finally {

@@ -29,6 +29,13 @@ export async function freeTestSubnet(): Promise<{ subnet: string; gateway: strin
 export function cleanupBridge(t: AfterHook, name: string): void {
   t.after(async () => {
     await execFileP('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
+    // and the network's outbound NAT rule (berth's one per network), whichever service made it
+    const { stdout } = await execFileP('iptables', ['-w', '5', '-t', 'nat', '-S', 'POSTROUTING']).catch(() => ({ stdout: '' }));
+    for (const line of stdout.split('\n')) {
+      if (!line.startsWith('-A POSTROUTING ') || !line.includes(`! -o ${name} `) || !line.includes('berth masquerade')) continue;
+      const args = line.replace(/^-A /, '-D ').match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, '')) ?? [];
+      await execFileP('iptables', ['-w', '5', '-t', 'nat', ...args]).catch(() => undefined);
+    }
   });
 }
 
