@@ -137,6 +137,19 @@ export const COMMANDS: CommandDef[] = [
     load: async () => (await images()).pull,
   },
   {
+    path: ['image', 'push'],
+    aliases: [['push']],
+    usage: '[OPTIONS] NAME[:TAG]',
+    description: 'Upload an image to a registry',
+    minArgs: 1,
+    maxArgs: 1,
+    flags: [
+      { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+    ],
+    load: async () => (await images()).push,
+  },
+  {
     path: ['image', 'inspect'],
     aliases: [],
     usage: '[OPTIONS] IMAGE [IMAGE...]',

@@ -1,4 +1,4 @@
-// Images: pull, list, inspect, tag, remove, prune, save/load/import.
+// Images: pull, push, list, inspect, tag, remove, prune, save/load/import.
 // The daemon builds one ImageStore with createImageService and reaches every
 // image operation through the ImageService interface (src/image/types.ts).
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ export interface CreateImageServiceDeps {
   root: string;
   applyLayer?: LayerApplier;
   maxConcurrentDownloads?: number;
+  maxConcurrentUploads?: number;
 }
 
 /** Build the image service and clean up what an interrupted run left behind. */
@@ -42,6 +43,7 @@ export async function createImageService(deps: CreateImageServiceDeps): Promise<
     log: deps.log,
     tmpDir,
     ...(deps.maxConcurrentDownloads ? { maxConcurrentDownloads: deps.maxConcurrentDownloads } : {}),
+    ...(deps.maxConcurrentUploads ? { maxConcurrentUploads: deps.maxConcurrentUploads } : {}),
   });
   await store.init();
   return store;

@@ -56,6 +56,15 @@ const SCHEMA = [
      blob_size INTEGER NOT NULL,
      tar_size INTEGER NOT NULL
    );`,
+  // Which repositories of which registries hold a blob (pulled from or pushed to): a push
+  // mounts from one of them instead of uploading, as dockerd's v2 metadata service does.
+  `CREATE TABLE blob_sources (
+     digest TEXT NOT NULL,
+     domain TEXT NOT NULL,
+     repo TEXT NOT NULL,          -- the repository path on that registry, library/busybox
+     seen INTEGER NOT NULL,       -- unix ms, newest first when choosing
+     PRIMARY KEY (digest, domain, repo)
+   );`,
 ];
 
 export class ImageRecords {
@@ -182,6 +191,19 @@ export class ImageRecords {
     return this.#db
       .prepare('SELECT diff_id AS diffId, blob, media_type AS mediaType, blob_size AS blobSize, tar_size AS tarSize FROM layer_blobs')
       .all() as LayerBlobRow[];
+  }
+
+  addBlobSource(digest: Digest, domain: string, repo: string): void {
+    this.#db
+      .prepare('INSERT INTO blob_sources (digest, domain, repo, seen) VALUES (?, ?, ?, ?) ON CONFLICT(digest, domain, repo) DO UPDATE SET seen = excluded.seen')
+      .run(digest, domain, repo, Date.now());
+  }
+
+  /** Repositories on `domain` known to hold `digest`, most recently seen first. */
+  blobSources(digest: Digest, domain: string): string[] {
+    return (
+      this.#db.prepare('SELECT repo FROM blob_sources WHERE digest = ? AND domain = ? ORDER BY seen DESC, repo').all(digest, domain) as { repo: string }[]
+    ).map((r) => r.repo);
   }
 
   deleteLayerBlob(diffId: Digest): void {

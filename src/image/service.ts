@@ -32,6 +32,8 @@ import type {
   ProgressFn,
   PruneReport,
   PullOptions,
+  PushOptions,
+  PushResult,
 } from './types.js';
 import type { Readable } from 'node:stream';
 
@@ -46,6 +48,8 @@ export interface ImageServiceDeps {
   tmpDir: string;
   /** Parallel layer downloads (dockerd's max-concurrent-downloads is 3). */
   maxConcurrentDownloads?: number;
+  /** Parallel blob uploads of pushes (dockerd's max-concurrent-uploads is 3). */
+  maxConcurrentUploads?: number;
   /** Get the applier ready for n layers (start workers) while a pull fetches metadata. */
   warmApplier?: (n: number) => void;
 }
@@ -73,7 +77,7 @@ export function familiarOfFull(full: string): string {
 }
 
 /** docker's image event actions; id is the Actor.ID docker uses (the reference for pull, else the image ID). */
-export type ImageEvent = { action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load'; id: string; name: string };
+export type ImageEvent = { action: 'pull' | 'push' | 'tag' | 'untag' | 'delete' | 'import' | 'load'; id: string; name: string };
 
 export class ImageStore implements ImageService {
   readonly records: ImageRecords;
@@ -85,6 +89,8 @@ export class ImageStore implements ImageService {
   #gcRunning: Promise<unknown> = Promise.resolve();
   #usedBy?: (imageId: Digest) => Promise<{ id: string; running: boolean }[]>;
   readonly #listeners = new Set<(e: ImageEvent) => void>();
+  /** Bounded blob uploads shared by all pushes (dockerd's max-concurrent-uploads is 3). */
+  readonly uploads: <T>(task: () => Promise<T>) => Promise<T>;
 
   /** Subscribe to image events (docker's actions); returns the unsubscribe. */
   onEvent(fn: (e: ImageEvent) => void): () => void {
@@ -105,6 +111,7 @@ export class ImageStore implements ImageService {
   constructor(deps: ImageServiceDeps) {
     this.#deps = deps;
     this.records = new ImageRecords(deps.db);
+    this.uploads = limiter(deps.maxConcurrentUploads ?? 3);
     this.#fetcher = new LayerFetcher({
       content: deps.content,
       snapshots: deps.snapshots,
@@ -272,6 +279,8 @@ export class ImageStore implements ImageService {
               this.records.putLayerBlob({ diffId: j.diffId, blob: j.desc.digest, mediaType: j.desc.mediaType, blobSize: j.desc.size, tarSize: 0 });
             }
           }
+          // Where these blobs live, so a later push to this registry can mount instead of upload.
+          for (const d of [cfgDesc.digest, ...manifest.layers.map((l) => l.digest)]) this.records.addBlobSource(d, ref.domain, ref.path);
           await this.#deps.content.put(manifestBytes, { digest: manifestDigest });
           if (indexToStore) await this.#deps.content.put(indexToStore.bytes, { digest: indexToStore.digest });
           const id = cfgDesc.digest;
@@ -305,6 +314,18 @@ export class ImageStore implements ImageService {
     } finally {
       release();
     }
+  }
+
+  // ---- push -----------------------------------------------------------------
+
+  async push(name: string, opts: PushOptions = {}): Promise<PushResult[]> {
+    const { pushImage } = await import('./push.js');
+    const results = await pushImage(this, name, opts);
+    for (const r of results) {
+      const ref = parseReference(name);
+      this.#emit({ action: 'push', id: `${familiarName(ref)}:${r.tag}`, name: familiarName(ref) });
+    }
+    return results;
   }
 
   async #fetchSmallBlob(ref: Reference, digest: Digest, size: number, opts: PullOptions): Promise<Buffer> {

@@ -106,6 +106,23 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
+export interface PushOptions {
+  /** Push this tag; else the tag in the name; else every tag of the repository. */
+  tag?: string;
+  auth?: AuthConfig;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+  /** Upload blobs larger than this in PATCH chunks of this size (the registry client's default otherwise). */
+  chunkSize?: number;
+}
+
+/** One pushed tag: what dockerd's aux message {Tag, Digest, Size} carries. */
+export interface PushResult {
+  tag: string;
+  digest: string;
+  size: number;
+}
+
 export interface ImportOptions {
   repo?: string;
   tag?: string;
@@ -140,6 +157,12 @@ export interface DiskUsage {
 export interface ImageService {
   /** Pull; progress through opts.onProgress. Resolves to the familiar reference pulled and its digest. */
   pull(ref: string, opts?: PullOptions): Promise<{ reference: string; digest: string; id: string }>;
+  /**
+   * Push NAME[:TAG] (all local tags of NAME when neither it nor opts.tag has one);
+   * progress in dockerd's push messages. 'not_found' when no such tag exists locally.
+   * Optional for scripted services.
+   */
+  push?(name: string, opts?: PushOptions): Promise<PushResult[]>;
   list(opts?: { all?: boolean; filters?: Filters; sharedSize?: boolean }): Promise<ImageSummary[]>;
   inspect(nameOrId: string): Promise<ImageInspect>;
   history(nameOrId: string): Promise<HistoryItem[]>;

@@ -2,7 +2,7 @@
 // endpoint and scheme choice, the Basic and Bearer token dances, verified
 // manifest fetches and blob streams that never leak credentials to blob
 // storage on another host.
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BerthError } from '../errors/index.js';
 import { familiarName, familiarString, DEFAULT_TAG } from '../reference/index.js';
@@ -17,7 +17,17 @@ import {
   type Challenge,
 } from './auth.js';
 import { sniffManifestMediaType } from './manifest.js';
-import { MediaType, type AuthConfig, type BlobStream, type FetchedManifest, type RegistryClient, type RegistryClientOptions } from './types.js';
+import {
+  MediaType,
+  type AuthConfig,
+  type BlobSource,
+  type BlobStream,
+  type FetchedManifest,
+  type PushBlobOptions,
+  type PushBlobResult,
+  type RegistryClient,
+  type RegistryClientOptions,
+} from './types.js';
 
 /** containerd's limit on manifest size: bigger answers are refused unread. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -28,6 +38,8 @@ const TOKEN_EXPIRY_MARGIN_MS = 5_000;
 const MAX_REDIRECTS = 10;
 const CLIENT_ID = 'berth';
 const ERROR_BODY_LIMIT = 64 * 1024;
+/** Blobs larger than this go up in PATCH chunks of this size; smaller ones in one PUT. */
+export const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
 
 /** Accepted manifest types, in docker's order. */
 const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
@@ -235,6 +247,131 @@ class Client implements RegistryClient {
     return identityToken ? { status: 'Login Succeeded', identityToken } : { status: 'Login Succeeded' };
   }
 
+  async blobExists(ref: Reference, digest: Digest, auth?: AuthConfig, signal?: AbortSignal): Promise<boolean> {
+    const url = this.#url(ref.domain, `/v2/${ref.path}/blobs/${digest}`);
+    const res = await this.#authorizedFetch(url, { method: 'HEAD', redirect: 'manual' }, { domain: ref.domain, scopes: [pushScope(ref.path)], auth, signal });
+    await discard(res);
+    // A redirect to blob storage means the registry has it.
+    if (res.ok || isRedirect(res.status)) return true;
+    if (res.status === 404) return false;
+    throw pushError(res.status, '', ref);
+  }
+
+  async pushBlob(ref: Reference, blob: { digest: Digest; size: number }, source: BlobSource, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
+    const scopes = [pushScope(ref.path)];
+    const uploads = this.#url(ref.domain, `/v2/${ref.path}/blobs/uploads/`);
+    const ctx: AuthContext = { domain: ref.domain, scopes, auth: opts.auth, signal: opts.signal };
+    let location: URL | undefined;
+    if (opts.mountFrom && opts.mountFrom !== ref.path) {
+      const mountUrl = new URL(uploads);
+      mountUrl.searchParams.set('mount', blob.digest);
+      mountUrl.searchParams.set('from', opts.mountFrom);
+      const res = await this.#authorizedFetch(
+        mountUrl,
+        { method: 'POST', headers: { 'content-length': '0' } },
+        { ...ctx, scopes: [...scopes, pullScope(opts.mountFrom)] },
+      );
+      await discard(res);
+      if (res.status === 201) return 'mounted';
+      // 202: no mount, but an upload session to use. Anything else: start a plain upload.
+      if (res.status === 202) location = uploadLocation(res, mountUrl);
+    }
+    if (!location) {
+      const res = await this.#authorizedFetch(uploads, { method: 'POST', headers: { 'content-length': '0' } }, ctx);
+      if (res.status !== 202) throw pushError(res.status, await readText(res), ref, `starting upload of ${blob.digest}`);
+      await discard(res);
+      location = uploadLocation(res, uploads);
+    }
+    const chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    let offset = 0;
+    const report = (n: number) => opts.onProgress?.(n);
+    if (blob.size > chunkSize) {
+      // Chunked: PATCH ranges, always following the Location and Range the registry answers with.
+      let stalls = 0;
+      while (offset < blob.size) {
+        const end = Math.min(offset + chunkSize, blob.size) - 1;
+        const start = offset;
+        const url = location;
+        const res = await this.#uploadFetch(url, ref, ctx, () => ({
+          method: 'PATCH',
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${end}`, 'content-length': String(end - start + 1) },
+          body: streamBody(source(start, end), (n) => report(start + n)),
+          duplex: 'half',
+        }));
+        if (res.status === 416) {
+          await discard(res);
+          ({ location, offset } = await this.#uploadStatus(url, ref, ctx));
+        } else if (res.status === 202) {
+          await discard(res);
+          location = uploadLocation(res, url);
+          offset = rangeEnd(res.headers.get('range')) ?? end + 1;
+        } else {
+          throw pushError(res.status, await readText(res), ref, `uploading ${blob.digest}`);
+        }
+        if (offset <= start) {
+          if (++stalls > 3) throw new BerthError('unavailable', `upload of ${blob.digest} to ${ref.domain} makes no progress at offset ${offset}`);
+        } else stalls = 0;
+        if (offset > blob.size) throw new BerthError('unavailable', `registry ${ref.domain} reports ${offset} bytes received of the ${blob.size}-byte blob ${blob.digest}`);
+      }
+    }
+    const final = new URL(location);
+    final.searchParams.set('digest', blob.digest);
+    const rest = blob.size - offset;
+    const res = await this.#uploadFetch(final, ref, ctx, () =>
+      rest > 0
+        ? {
+            method: 'PUT',
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(rest) },
+            body: streamBody(source(offset, blob.size - 1), (n) => report(offset + n)),
+            duplex: 'half',
+          }
+        : { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': '0' } },
+    );
+    if (res.status !== 201 && res.status !== 204) throw pushError(res.status, await readText(res), ref, `uploading ${blob.digest}`);
+    await discard(res);
+    const answered = res.headers.get('docker-content-digest');
+    if (answered && answered !== blob.digest) {
+      throw new BerthError('invalid_argument', `digest mismatch: registry ${ref.domain} stored ${answered} for blob ${blob.digest}`);
+    }
+    report(blob.size);
+    return 'uploaded';
+  }
+
+  async putManifest(ref: Reference, manifest: { mediaType: string; bytes: Buffer }, auth?: AuthConfig, signal?: AbortSignal): Promise<Digest> {
+    const digest = sha256(manifest.bytes);
+    const url = this.#url(ref.domain, `/v2/${ref.path}/manifests/${ref.digest ?? ref.tag ?? DEFAULT_TAG}`);
+    const res = await this.#authorizedFetch(
+      url,
+      { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: new Uint8Array(manifest.bytes) },
+      { domain: ref.domain, scopes: [pushScope(ref.path)], auth, signal },
+    );
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw pushError(res.status, await readText(res), ref, 'pushing manifest');
+    await discard(res);
+    const answered = res.headers.get('docker-content-digest');
+    if (answered && answered !== digest) {
+      throw new BerthError('invalid_argument', `digest mismatch: registry ${ref.domain} answered ${answered} for manifest ${digest}`);
+    }
+    return digest;
+  }
+
+  /** An upload request: authorized on the registry's own origin, sent bare to storage elsewhere. */
+  async #uploadFetch(url: URL, ref: Reference, ctx: AuthContext, init: () => RequestInit): Promise<Response> {
+    const registryOrigin = this.#url(ref.domain, '/').origin;
+    if (url.origin === registryOrigin) return this.#authorizedFetch(url, init, ctx);
+    const fresh = init();
+    const headers = new Headers(fresh.headers);
+    headers.set('user-agent', this.#userAgent);
+    return this.#send(url, { ...fresh, headers }, ctx.signal);
+  }
+
+  /** GET an upload's status after a 416: where to continue and from which offset. */
+  async #uploadStatus(url: URL, ref: Reference, ctx: AuthContext): Promise<{ location: URL; offset: number }> {
+    const res = await this.#uploadFetch(url, ref, ctx, () => ({ method: 'GET' }));
+    if (res.status !== 204 && res.status !== 200) throw pushError(res.status, await readText(res), ref, 'reading upload status');
+    await discard(res);
+    return { location: uploadLocation(res, url), offset: rangeEnd(res.headers.get('range')) ?? 0 };
+  }
+
   #url(domain: string, path: string): URL {
     return new URL(path, endpointFor(domain, this.#insecure));
   }
@@ -261,11 +398,13 @@ class Client implements RegistryClient {
    */
   async #authorizedFetch(
     url: URL,
-    init: RequestInit,
+    initOrFactory: RequestInit | (() => RequestInit),
     ctx: AuthContext,
     onIdentityToken?: (token: string) => void,
   ): Promise<Response> {
+    // A factory makes a fresh init (and body stream) for the retry after a 401.
     const attempt = async (authorization: string | undefined) => {
+      const init = typeof initOrFactory === 'function' ? initOrFactory() : initOrFactory;
       const headers = new Headers(init.headers);
       headers.set('user-agent', this.#userAgent);
       if (authorization) headers.set('authorization', authorization);
@@ -385,6 +524,52 @@ class Client implements RegistryClient {
 
 function pullScope(path: string): string {
   return `repository:${path}:pull`;
+}
+
+function pushScope(path: string): string {
+  return `repository:${path}:pull,push`;
+}
+
+/** The upload session URL from a 202 (relative ones resolved against the request). */
+function uploadLocation(res: Response, requestUrl: URL): URL {
+  const location = res.headers.get('location');
+  if (!location) throw new BerthError('unavailable', `registry ${requestUrl.host} answered ${res.status} to an upload without a Location header`);
+  try {
+    return new URL(location, requestUrl);
+  } catch (err) {
+    throw new BerthError('unavailable', `registry ${requestUrl.host} sent an invalid upload Location ${JSON.stringify(location)}`, { cause: err });
+  }
+}
+
+/** The next offset a `Range: 0-N` header (or distribution's `bytes=0-N`) asks for: N + 1. */
+function rangeEnd(range: string | null): number | undefined {
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(range?.trim() ?? '');
+  return m ? Number(m[1]) + 1 : undefined;
+}
+
+/** A request body from a Node stream, counting bytes as fetch reads them. */
+function streamBody(source: Readable, onBytes: (sent: number) => void): ReadableStream<Uint8Array> {
+  let sent = 0;
+  const counted = source.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sent += chunk.length;
+        onBytes(sent);
+        cb(null, chunk);
+      },
+    }),
+  );
+  source.once('error', (err) => counted.destroy(err));
+  return Readable.toWeb(counted) as unknown as ReadableStream<Uint8Array>;
+}
+
+/** dockerd's wording for a refused push; the registry's own message otherwise. */
+function pushError(status: number, body: string, ref: Reference, doing?: string): BerthError {
+  const err = registryError(status, body);
+  const first = describeRegistryErrors(body)?.first;
+  if (first?.code === 'DENIED' || status === 403) return new BerthError(err.code, 'denied: requested access to the resource is denied');
+  if (err.code === 'unauthorized') return err;
+  return new BerthError(err.code, doing ? `${doing} to ${familiarName(ref)}: ${err.message}` : err.message);
 }
 
 function isRedirect(status: number): boolean {

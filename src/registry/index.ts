@@ -6,7 +6,7 @@
 // dockerd would try HTTPS (without verification) first. Everything else is
 // HTTPS only.
 export * from './types.js';
-export { createRegistryClient, MAX_MANIFEST_BYTES, type ExtendedRegistryClientOptions } from './client.js';
+export { createRegistryClient, MAX_MANIFEST_BYTES, DEFAULT_CHUNK_SIZE, type ExtendedRegistryClientOptions } from './client.js';
 export {
   parseManifest,
   sniffManifestMediaType,

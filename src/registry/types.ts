@@ -77,6 +77,22 @@ export interface BlobStream {
   size?: number;
 }
 
+/** Opens a blob's bytes from `start` to `end` inclusive (a fresh stream each call: uploads may resend). */
+export type BlobSource = (start: number, end: number) => Readable;
+
+export interface PushBlobOptions {
+  auth?: AuthConfig;
+  signal?: AbortSignal;
+  /** Another repository on the same registry that holds the blob: try a cross-repository mount first. */
+  mountFrom?: string;
+  /** Bytes the registry has accepted so far (for progress bars). */
+  onProgress?: (sent: number) => void;
+  /** Blobs larger than this are sent in PATCH chunks of this size (default 32 MiB); smaller ones in one PUT. */
+  chunkSize?: number;
+}
+
+export type PushBlobResult = 'mounted' | 'uploaded';
+
 export interface RegistryClientOptions {
   /** host[:port] (or CIDR-less host names) to reach over plain HTTP. localhost/127.0.0.0/8 are always insecure-allowed like dockerd. */
   insecureRegistries: string[];
@@ -93,6 +109,17 @@ export interface RegistryClient {
   getManifest(ref: Reference, auth?: AuthConfig, signal?: AbortSignal): Promise<FetchedManifest>;
   /** GET a blob, following redirects to blob storage (without leaking the Authorization header). */
   getBlob(ref: Reference, digest: Digest, auth?: AuthConfig, signal?: AbortSignal): Promise<BlobStream>;
+  /** HEAD a blob in ref's repository (with a pull,push token, as a push uses). */
+  blobExists(ref: Reference, digest: Digest, auth?: AuthConfig, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Upload a blob into ref's repository: a cross-repository mount when
+   * opts.mountFrom names one and the registry agrees, else POST then PUT
+   * (or PATCH chunks following the registry's Location and Range, then PUT).
+   * A registry that stores another digest is an 'invalid_argument' error.
+   */
+  pushBlob(ref: Reference, blob: { digest: Digest; size: number }, source: BlobSource, opts?: PushBlobOptions): Promise<PushBlobResult>;
+  /** PUT a manifest under ref's tag (or digest); resolves to its digest, checked against the registry's answer. */
+  putManifest(ref: Reference, manifest: { mediaType: string; bytes: Buffer }, auth?: AuthConfig, signal?: AbortSignal): Promise<Digest>;
   /** Check credentials against the registry's /v2/ (the daemon's POST /auth). */
   login(serverAddress: string, auth: AuthConfig): Promise<{ status: string; identityToken?: string }>;
 }

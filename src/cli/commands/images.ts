@@ -205,6 +205,29 @@ export const pull: Handler = async (ctx, { flags, args }) => {
   ctx.stdout.write(`${referenceString(ref)}\n`);
 };
 
+// ---------------------------------------------------------------- push
+
+export const push: Handler = async (ctx, { flags, args }) => {
+  const given = parseReference(args[0] as string);
+  const all = bool(flags, 'all-tags');
+  const quiet = bool(flags, 'quiet');
+  if (given.digest !== undefined) throw new CliError('cannot push a digest reference');
+  if (all && given.tag !== undefined) throw new CliError("tag can't be used with --all-tags/-a");
+  const ref = all ? given : withDefaultTag(given);
+  if (!all && given.tag === undefined && !quiet) ctx.stdout.write(`Using default tag: ${ref.tag}\n`);
+  const res = await ctx.client().request('POST', `/images/${path(familiarName(ref))}/push`, {
+    query: { tag: all ? undefined : ref.tag },
+    // dockerd requires the header; an empty config means anonymous.
+    headers: { 'X-Registry-Auth': 'e30=', ...(await registryAuthHeader(ctx, ref.domain)) },
+  });
+  if (quiet) {
+    await displayJSONMessages(jsonStream<JSONMessage>(res), () => undefined, { isTerminal: false });
+    ctx.stdout.write(`${referenceString(ref)}\n`);
+  } else {
+    await display(ctx, res);
+  }
+};
+
 // ---------------------------------------------------------------- inspect
 
 async function inspectAll(ctx: CommandContext, names: readonly string[], format: string, generic: boolean): Promise<number> {

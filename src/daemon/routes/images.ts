@@ -75,6 +75,20 @@ export function imageRoutes(router: Router, images: ImageService): void {
     throw new BerthError('invalid_argument', 'either fromImage or fromSrc is required');
   });
 
+  router.post('/images/{name:.*}/push', async ({ req, res, params, query, signal }) => {
+    const push = images.push?.bind(images);
+    if (!push) throw new BerthError('not_implemented', 'this daemon cannot push images');
+    // dockerd ignores an undecodable header for pushes too: the registry then asks for credentials.
+    let auth: AuthConfig | undefined;
+    try {
+      auth = decodeRegistryAuth(req.headers['x-registry-auth']);
+    } catch {
+      auth = undefined;
+    }
+    const tag = query.get('tag') || undefined;
+    await streamProgress(res, (onProgress) => push(params.name as string, { ...(tag ? { tag } : {}), ...(auth ? { auth } : {}), onProgress, signal }));
+  });
+
   router.get('/images/get', async ({ res, query, signal }) => {
     await sendTar(res, signal, await images.save(query.getAll('names')));
   });
