@@ -272,7 +272,7 @@ export const COMMANDS: CommandDef[] = [
       detachKeysFlag,
       { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process (default true)' },
       ...CREATE_FLAGS,
-    ] as FlagSpec[]).sort((a, b) => a.name.localeCompare(b.name)),
+    ] as FlagSpec[]).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), // not localeCompare: its ICU set-up costs ~15 ms per CLI run
     load: async () => (await containers()).run,
   },
   {

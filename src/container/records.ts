@@ -2,7 +2,7 @@
 // the host config are JSON (written at create; update replaces the host config); the state is a JSON
 // column too, replaced whole by single-row UPDATEs, so every state change is
 // atomic.
-import type { Db } from '../db/index.js';
+import type { Db, Statement } from '../db/index.js';
 import { migrate } from '../db/index.js';
 import type { ContainerStatus, CreateRequest, HostConfig } from './types.js';
 import type { HealthState } from './health.js';
@@ -118,6 +118,15 @@ function fromRow(r: Row): ContainerRecord {
 export class ContainerRecords {
   readonly #db: Db;
 
+  /** prepared once: preparing costs more than running these small statements */
+  readonly #statements = new Map<string, Statement<unknown[]>>();
+
+  #stmt(sql: string): Statement<unknown[]> {
+    let st = this.#statements.get(sql);
+    if (!st) this.#statements.set(sql, (st = this.#db.prepare<unknown[]>(sql)));
+    return st;
+  }
+
   constructor(db: Db) {
     this.#db = db;
     migrate(db, 'containers', [
@@ -142,8 +151,7 @@ export class ContainerRecords {
   /** false when the name is taken (the UNIQUE constraint decides, so two creates cannot both win). */
   insert(rec: ContainerRecord): boolean {
     try {
-      this.#db
-        .prepare(
+      this.#stmt(
           'INSERT INTO containers (id, name, image, image_id, created, path, args, config, host_config, state, volumes, networks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(rec.id, rec.name, rec.image, rec.imageId, rec.created, rec.path, JSON.stringify(rec.args), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.state), JSON.stringify(rec.volumes ?? []), JSON.stringify(rec.networks ?? {}));
@@ -155,41 +163,41 @@ export class ContainerRecords {
   }
 
   get(id: string): ContainerRecord | undefined {
-    const r = this.#db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    const r = this.#stmt('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
     return r && fromRow(r);
   }
 
   byName(name: string): ContainerRecord | undefined {
-    const r = this.#db.prepare('SELECT * FROM containers WHERE name = ?').get(name) as Row | undefined;
+    const r = this.#stmt('SELECT * FROM containers WHERE name = ?').get(name) as Row | undefined;
     return r && fromRow(r);
   }
 
   idsByPrefix(prefix: string): string[] {
-    return (this.#db.prepare("SELECT id FROM containers WHERE id LIKE ? || '%'").all(prefix) as { id: string }[]).map((r) => r.id);
+    return (this.#stmt("SELECT id FROM containers WHERE id LIKE ? || '%'").all(prefix) as { id: string }[]).map((r) => r.id);
   }
 
   all(): ContainerRecord[] {
-    return (this.#db.prepare('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
+    return (this.#stmt('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
   }
 
   setState(id: string, state: ContainerState): void {
-    this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+    this.#stmt('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
   }
 
   /** network connect/disconnect: the networks joined at the next start. */
   setNetworks(id: string, networks: Record<string, NetworkEndpointConfig>): void {
-    this.#db.prepare('UPDATE containers SET networks = ? WHERE id = ?').run(JSON.stringify(networks), id);
+    this.#stmt('UPDATE containers SET networks = ? WHERE id = ?').run(JSON.stringify(networks), id);
   }
 
   /** docker update: the new limits and restart policy. */
   setHostConfig(id: string, hostConfig: HostConfig): void {
-    this.#db.prepare('UPDATE containers SET host_config = ? WHERE id = ?').run(JSON.stringify(hostConfig), id);
+    this.#stmt('UPDATE containers SET host_config = ? WHERE id = ?').run(JSON.stringify(hostConfig), id);
   }
 
   /** false when the new name is taken (the UNIQUE constraint decides). */
   rename(id: string, name: string): boolean {
     try {
-      this.#db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+      this.#stmt('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test(String(err))) return false;
@@ -198,7 +206,7 @@ export class ContainerRecords {
   }
 
   delete(id: string): void {
-    this.#db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.#stmt('DELETE FROM containers WHERE id = ?').run(id);
   }
 
   /** IDs of the containers that mount volume `name`. */
@@ -209,6 +217,6 @@ export class ContainerRecords {
   }
 
   usesImage(imageId: string): boolean {
-    return this.#db.prepare('SELECT 1 FROM containers WHERE image_id = ? LIMIT 1').get(imageId) !== undefined;
+    return this.#stmt('SELECT 1 FROM containers WHERE image_id = ? LIMIT 1').get(imageId) !== undefined;
   }
 }

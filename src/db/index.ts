@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
+export type { Statement } from 'better-sqlite3';
 
 export function openDatabase(path: string): Db {
   const db = new Database(path);
