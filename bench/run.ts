@@ -14,13 +14,14 @@
 // state, monitors, processes), the floor's bundle and mount, the cgroups under
 // its own --cgroup-parent — is removed at the end, also on failure or Ctrl-C.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { median, roundsArg, rssKiB, timed } from './measure.js';
+import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
 import { busybox } from '../test/fixtures/index.js';
-import { Cleanup, run, runOk, sleep } from '../test/harness/exec.js';
-import { REPO_ROOT, startDaemon, type Daemon } from '../test/harness/daemon.js';
+import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
+import { startDaemon, type Daemon } from '../test/harness/daemon.js';
 import { unmountBelow } from '../src/testing/index.js';
 import { serializeSpec, type RuntimeSpec } from '../src/runtime/index.js';
 
@@ -28,7 +29,6 @@ import { serializeSpec, type RuntimeSpec } from '../src/runtime/index.js';
 const DOCKER_FIFTY_SEQ_S = 11.2;
 const DOCKER_FIFTY_PAR_S = 6.0;
 const TARGET_RATIO = 2.2;
-const CGROUP_ROOT = '/sys/fs/cgroup';
 
 let interrupted = false;
 const onSignal = (): void => {
@@ -45,67 +45,6 @@ async function ok(d: Daemon, args: string[], client: Client = 'berth'): Promise<
   const r = client === 'berth' ? await d.cli(args) : await d.docker(args);
   if (r.code !== 0) throw new Error(`${client} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
-}
-
-const exists = (path: string): Promise<boolean> => readdir(path).then(() => true, () => false);
-
-/** Every runc container under `runcRoot`, force-deleted (kills its processes). */
-async function deleteRuncContainers(runcRoot: string): Promise<void> {
-  if (!(await exists(runcRoot))) return; // runc would create a missing --root
-  const ids = (await run('runc', ['--root', runcRoot, 'list', '-q'])).stdout.split('\n').filter(Boolean);
-  for (const id of ids) await run('runc', ['--root', runcRoot, 'delete', '-f', id]);
-}
-
-/** The berth-monitor processes of this daemon's containers (their --runtime-root is under `root`), killed. */
-async function killMonitors(root: string): Promise<void> {
-  const containers = join(root, 'containers');
-  for (const id of await readdir(containers).catch(() => [] as string[])) {
-    const pid = Number((await readFile(join(containers, id, 'monitor.pid'), 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (argv[0]?.endsWith('berth-monitor') && argv.includes(id) && argv.some((a) => a.startsWith(root))) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* exited meanwhile */
-      }
-    }
-  }
-}
-
-/**
- * The cgroup `path` in every hierarchy, children first. Processes still in it
- * are in our own uniquely named parent, so ours: killed, then rmdir retried.
- */
-async function removeCgroupTree(path: string): Promise<void> {
-  const remove = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory()) await remove(join(dir, e.name));
-    }
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const procs = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-      for (const pid of procs) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      try {
-        await rmdir(dir);
-        return;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return;
-        if (code !== 'EBUSY') throw err;
-        await sleep(100);
-      }
-    }
-    throw new Error(`cgroup ${dir} stays busy`);
-  };
-  for (const hierarchy of await readdir(CGROUP_ROOT).catch(() => [] as string[])) {
-    await remove(join(CGROUP_ROOT, hierarchy, path));
-  }
 }
 
 /**
@@ -151,14 +90,6 @@ async function floorBundle(cleanup: Cleanup, d: Daemon, layerBlob: string, cgrou
   }
   await writeFile(join(dir, 'config.json'), serializeSpec(spec));
   return { dir, runcRoot };
-}
-
-/** The commit measured, and whether src/ had uncommitted changes (read-only git). */
-async function treeOf(): Promise<string> {
-  const head = await run('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']);
-  if (head.code !== 0) return 'unknown tree';
-  const dirty = (await run('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'src'])).stdout.trim();
-  return `${head.stdout.trim()}${dirty ? ` + uncommitted changes in src/ (${dirty.split('\n').length} paths)` : ''}`;
 }
 
 async function main(): Promise<void> {
