@@ -8,6 +8,7 @@ import { CONTAINER_OPS_COMMANDS } from './container-ops-commands.js';
 import { STATS_COMMANDS } from './stats-commands.js';
 import { CP_COMMANDS } from './cp-commands.js';
 import { NETWORK_COMMANDS } from './network-commands.js';
+import { REGISTRY_COMMANDS } from './registry-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -543,6 +544,7 @@ export const COMMANDS: CommandDef[] = [
   ...STATS_COMMANDS,
   ...CP_COMMANDS,
   ...NETWORK_COMMANDS,
+  ...REGISTRY_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */
