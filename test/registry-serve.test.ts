@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { CLI_MAIN, freePort, run, runOk, startDaemon } from './harness/index.js';
+import { CLI_MAIN, daemonWithBusybox, freePort, run, runOk, startDaemon } from './harness/index.js';
 import { httpAnswers, terminate } from './harness/registry.js';
 import { busybox, twoPlatform, pushFixture, type Fixture } from './fixtures/index.js';
 
@@ -144,6 +144,28 @@ test('berth pull from berth registry serve (OCI and Docker schema2)', async (t) 
     assert.equal(img.status, 200, img.text());
     assert.equal(img.json<{ Id: string }>().Id, fx.configDigest);
   }
+});
+
+test('berth push and the real docker CLI push and pull through berth, against berth registry serve', async (t) => {
+  const reg = await startBerthRegistry(t);
+  const d = await daemonWithBusybox(t, { insecureRegistries: [reg.host] });
+  assert.equal((await d.cli(['tag', 'busybox', `${reg.host}/bb:1`])).code, 0);
+  const pushed = await d.cli(['push', `${reg.host}/bb:1`]);
+  assert.equal(pushed.code, 0, pushed.stderr);
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
+  assert.ok(digest, pushed.stdout);
+  // docker push of the same image to another repository mounts the layer instead of uploading it
+  assert.equal((await d.docker(['tag', `${reg.host}/bb:1`, `${reg.host}/other:2`])).code, 0);
+  const dpush = await d.docker(['push', `${reg.host}/other:2`]);
+  assert.equal(dpush.code, 0, dpush.stderr);
+  assert.match(dpush.stdout, /Mounted from bb/);
+  assert.match(dpush.stdout, new RegExp(`digest: ${digest}`));
+  assert.equal((await d.docker(['rmi', `${reg.host}/other:2`, `${reg.host}/bb:1`])).code, 0);
+  const pulled = await d.docker(['pull', `${reg.host}/other:2`]);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.match(pulled.stdout, new RegExp(`Digest: ${digest}`));
+  const ran = await d.docker(['run', '--rm', `${reg.host}/other:2`, 'echo', 'pulled back']);
+  assert.equal(ran.stdout, 'pulled back\n');
 });
 
 test('bad input over HTTP: spec errors and nothing stored', async (t) => {
