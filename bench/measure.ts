@@ -28,3 +28,11 @@ export async function rssKiB(pid: number): Promise<number> {
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]);
 }
+
+/** Run a benchmark's main: a failure is printed with the bench's name and sets exit code 1. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench/${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

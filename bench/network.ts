@@ -20,7 +20,7 @@ import { get } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { median, roundsArg, timed } from './measure.js';
+import { median, roundsArg, timed, runMain } from './measure.js';
 import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
 import { busybox } from '../test/fixtures/index.js';
 import { Cleanup, freePort, run, runOk, sleep } from '../test/harness/exec.js';
@@ -201,7 +201,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/network: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('network', main);

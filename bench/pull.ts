@@ -9,7 +9,7 @@
 //
 // --floor-only skips berth (to check the setup and the floor alone).
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { median, roundsArg, rssKiB, timed } from './measure.js';
+import { median, roundsArg, rssKiB, timed, runMain } from './measure.js';
 import { join } from 'node:path';
 import { debianMinbase, pushFixture } from '../test/fixtures/index.js';
 import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
@@ -128,7 +128,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/pull: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('pull', main);

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { median, roundsArg, rssKiB, timed } from './measure.js';
+import { median, roundsArg, rssKiB, timed, runMain } from './measure.js';
 import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
 import { busybox } from '../test/fixtures/index.js';
 import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
@@ -203,7 +203,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/run: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('run', main);
