@@ -3,8 +3,8 @@
 import { ApiError, readAll } from '../client.js';
 import { CliError, str, bool, list, type Handler } from '../context.js';
 import { UsageError } from '../args.js';
-import { formatList, context, Template, TemplateError } from '../format/index.js';
-import { printInspected } from '../inspect-output.js';
+import { formatList, context, TemplateError } from '../format/index.js';
+import { inspectEach } from '../inspect-output.js';
 import { confirm, parseFilters } from './images.js';
 
 const path = (name: string) => encodeURIComponent(name);
@@ -84,28 +84,8 @@ export const listNetworks: Handler = async (ctx, { flags }) => {
   }
 };
 
-export const inspect: Handler = async (ctx, { flags, args }) => {
-  const format = str(flags, 'format');
-  let tmpl: Template | undefined;
-  if (format) {
-    try {
-      tmpl = Template.parse(format.replaceAll('\\t', '\t').replaceAll('\\n', '\n'));
-    } catch (err) {
-      throw new CliError(`template parsing error: ${(err as Error).message}`, 64);
-    }
-  }
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  for (const name of args) {
-    try {
-      found.push(await ctx.client().json<unknown>('GET', `/networks/${path(name)}`, { query: { verbose: bool(flags, 'verbose') || undefined } }));
-    } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
-      errors.push(`Error response from daemon: ${err.message}`);
-    }
-  }
-  return printInspected(ctx, found, tmpl, errors);
-};
+export const inspect: Handler = async (ctx, { flags, args }) =>
+  inspectEach(ctx, args, str(flags, 'format'), (name) => ctx.client().json<unknown>('GET', `/networks/${path(name)}`, { query: { verbose: bool(flags, 'verbose') || undefined } }));
 
 export const remove: Handler = async (ctx, { flags, args }) => {
   let failed = false;
