@@ -92,7 +92,8 @@ export interface FakeEngine {
   /** 'request' (RecordedRequest), 'session' (HijackSession), 'data' (HijackSession) */
   events: EventEmitter;
   /** Resolves with the first recorded request (past or future) matching. */
-  waitForRequest(match: (r: RecordedRequest) => boolean): Promise<RecordedRequest>;
+  /** Resolves with the first request `match` accepts; rejects after timeoutMs (30 s). */
+  waitForRequest(match: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   addContainer(name: string, opts?: Partial<Pick<FakeContainer, 'tty' | 'openStdin' | 'running' | 'status' | 'ports'>>): FakeContainer;
   close(): Promise<void>;
 }
@@ -336,13 +337,20 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
     sessions,
     events,
     addContainer,
-    waitForRequest: (match) =>
-      new Promise((resolve) => {
+    waitForRequest: (match, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
         const hit = requests.find(match);
         if (hit) return resolve(hit);
+        // Bounded, so a client that never sends it fails the test instead of hanging the suite.
+        const timer = setTimeout(() => {
+          events.off('request', listener);
+          const seen = requests.map((r) => `${r.method} ${r.path}`).join(', ');
+          reject(new Error(`no matching request within ${timeoutMs} ms; seen: ${seen || 'none'}`));
+        }, timeoutMs);
         const listener = (r: RecordedRequest) => {
           if (!match(r)) return;
           events.off('request', listener);
+          clearTimeout(timer);
           resolve(r);
         };
         events.on('request', listener);

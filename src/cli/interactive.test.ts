@@ -64,13 +64,19 @@ async function withEngine(t: TestContext) {
 }
 
 /** Resolves once a session satisfies `match` (checked on every change). */
-function sessionWhere(engine: FakeEngine, match: (s: HijackSession) => boolean): Promise<HijackSession> {
-  return new Promise((resolve) => {
+function sessionWhere(engine: FakeEngine, match: (s: HijackSession) => boolean, timeoutMs = 30_000): Promise<HijackSession> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      engine.events.off('data', check);
+      engine.events.off('session', check);
+      reject(new Error(`no matching session within ${timeoutMs} ms; sessions: ${engine.sessions.map((s) => `${s.target} (${JSON.stringify(s.received.toString())})`).join(', ') || 'none'}`));
+    }, timeoutMs);
     const check = () => {
       const hit = engine.sessions.find(match);
       if (!hit) return;
       engine.events.off('data', check);
       engine.events.off('session', check);
+      clearTimeout(timer);
       resolve(hit);
     };
     engine.events.on('data', check);
@@ -396,23 +402,28 @@ test('run -it under a pty: raw mode, the size and its changes, detach keys, term
       if (m) resolve(m[0]);
     });
   });
+  let errors = '';
+  child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Every wait also ends if `script` does, with what it printed, instead of waiting forever.
+  const beforeExit = <T>(p: Promise<T>): Promise<T> =>
+    Promise.race([p, closed.then((code): never => assert.fail(`script exited (${code}) early:\n${output}\n${errors}`))]);
   const resizeTo = (h: number, w: number) => (r: { path: string; query: URLSearchParams }) => isFor(engine, 'term', 'resize')(r) && r.query.get('h') === String(h) && r.query.get('w') === String(w);
 
   // The first size, once started (the terminal is raw by then).
-  await engine.waitForRequest(resizeTo(24, 80));
+  await beforeExit(engine.waitForRequest(resizeTo(24, 80)));
   const create = bodyOf(engine, 'POST', '/containers/create');
   assert.equal(create.Tty, true);
   assert.deepEqual(create.HostConfig.ConsoleSize, [24, 80]);
   // A new size reaches the container through SIGWINCH.
-  await run('stty', ['-F', await ptyPath, 'rows', '30', 'cols', '100']);
-  await engine.waitForRequest(resizeTo(30, 100));
+  await run('stty', ['-F', await beforeExit(ptyPath), 'rows', '30', 'cols', '100']);
+  await beforeExit(engine.waitForRequest(resizeTo(30, 100)));
 
   // Raw mode: no line buffering, and ctrl-c is a byte for the container, not a signal for the CLI.
   child.stdin.write('ab\x03cd');
-  await sessionWhere(engine, (s) => s.target === 'term' && s.received.toString() === 'ab\x03cd');
+  await beforeExit(sessionWhere(engine, (s) => s.target === 'term' && s.received.toString() === 'ab\x03cd'));
   child.stdin.write('\x10\x11');
-  const session = await sessionWhere(engine, (s) => s.target === 'term' && s.halfClosed);
+  const session = await beforeExit(sessionWhere(engine, (s) => s.target === 'term' && s.halfClosed));
   assert.equal(session.received.toString(), 'ab\x03cd'); // the detach keys are not forwarded
   child.stdin.end();
   assert.equal(await closed, 0);

@@ -12,6 +12,8 @@ export interface RunOptions {
   input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** killed (SIGKILL) after this long, exiting 124 like timeout(1); default 5 minutes, so a hung peer fails its test instead of the suite */
+  timeoutMs?: number;
 }
 
 /** Runs `cmd args` to completion; never throws for a non-zero exit. */
@@ -24,12 +26,23 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr?.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
       resolve({
-        code: code ?? (signal ? 128 : 1),
+        code: timedOut ? 124 : (code ?? (signal ? 128 : 1)),
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr: timedOut ? `${stderr}[${cmd} killed after ${timeoutMs} ms]\n` : stderr,
       });
     });
     child.stdin?.on('error', () => {
