@@ -4,7 +4,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import os from 'node:os';
-import { writeFileAtomic } from '../util/index.js';
+import { goArch, writeFileAtomic } from '../util/index.js';
 import type { ContainerService } from '../container/types.js';
 import type { ImageService } from '../image/types.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from './apiversion.js';
@@ -25,8 +25,6 @@ export interface SystemInfoDeps {
 export const STORAGE_DRIVER = 'overlay2';
 const STARTED = new Date();
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-export const goArch = (): string => GOARCH[process.arch] ?? process.arch;
 
 // statfs f_type magic numbers (linux/magic.h) for the names dockerd reports.
 const FS_NAMES: Record<number, string> = {

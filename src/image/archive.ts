@@ -20,7 +20,7 @@ import { parseReference, familiarString } from '../reference/index.js';
 import type { Reference } from '../reference/types.js';
 import { parseManifest, selectManifest, defaultPlatform, parsePlatform, MediaType } from '../registry/index.js';
 import type { Digest } from '../util/index.js';
-import { hexOf, isDigest } from '../util/index.js';
+import { goArch, hexOf, isDigest } from '../util/index.js';
 import { applyChanges, chainIds, parseImageConfig, type ImageConfig } from './config.js';
 import type { ImageStore } from './service.js';
 import type { LayerBlobRow } from './records.js';
@@ -377,11 +377,10 @@ export async function loadArchive(store: ImageStore, input: Readable, emit: Prog
 
 // ---- import -------------------------------------------------------------------
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 export async function importRootfs(store: ImageStore, input: Readable, opts: ImportOptions): Promise<string> {
   const { content, snapshots, applyLayer } = store.deps;
-  const plat = opts.platform ? parsePlatform(opts.platform) : { os: 'linux', architecture: GOARCH[process.arch] ?? process.arch };
+  const plat = opts.platform ? parsePlatform(opts.platform) : { os: 'linux', architecture: goArch() };
   const tags: Reference[] = [];
   if (opts.repo) {
     const ref = parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);

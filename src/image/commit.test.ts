@@ -167,3 +167,23 @@ test('mergeCommitConfig follows dockerd: unions for env, ports, labels, volumes;
   assert.equal(withEntrypoint.Cmd, undefined);
   assert.deepEqual(mergeCommitConfig({ Cmd: ['echo'] }, container).Cmd, ['echo']);
 });
+
+test('local parents: intermediate images hide from list without all, go with their child, and cannot be removed under it', async (t) => {
+  const { root, images, base } = await setup(t);
+  const upper = join(root, 'up1');
+  await mkdir(upper, { recursive: true });
+  await writeFile(join(upper, 'one'), '1');
+  const mid = await images.commit({ parent: base, upperDir: upper, config: {}, history: { created_by: 'step one' } });
+  const top = await images.commit({ parent: mid, upperDir: '', config: { Cmd: ['x'] }, history: { created_by: 'step two', empty_layer: true }, precedingHistory: [{ created_by: 'meta', empty_layer: true }] });
+  assert.equal((await images.inspect(top)).Parent, mid);
+  assert.deepEqual((await images.history(top)).slice(0, 3).map((h) => h.CreatedBy), ['step two', 'meta', 'step one']);
+  const ids = async (all: boolean) => (await images.list({ all })).map((i) => i.Id).sort();
+  assert.deepEqual(await ids(false), [base, top].sort(), 'the untagged parent is hidden');
+  assert.deepEqual(await ids(true), [base, mid, top].sort());
+  assert.deepEqual((await images.list({ filters: { dangling: ['true'] } })).map((i) => i.Id), [top]);
+  await assert.rejects(images.remove(mid), /image has dependent child images/);
+  // removing the child takes its untagged parent along (dockerd's implicit prune), not the tagged base
+  const deleted = (await images.remove(top)).filter((d) => 'Deleted' in d).map((d) => (d as { Deleted: string }).Deleted);
+  assert.ok(deleted.includes(top) && deleted.includes(mid), JSON.stringify(deleted));
+  assert.deepEqual(await ids(true), [base]);
+});

@@ -6,12 +6,11 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerTarFromDir, inheritImpliedDirs } from '../storage/index.js';
 import { MediaType } from '../registry/index.js';
-import type { Digest } from '../util/index.js';
+import { goArch, type Digest } from '../util/index.js';
 import { chainIds, type HistoryEntry, type ImageConfig } from './config.js';
 import type { ImageStore } from './service.js';
 import type { CommitOptions } from './types.js';
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 /** The new layer: stored (uncompressed, so blob digest = diff ID) and unpacked as the snapshot on top of parentChain. */
 async function addLayer(store: ImageStore, upperDir: string, parentDiffIds: Digest[]): Promise<{ diffId: Digest; release: () => void }> {
@@ -78,7 +77,7 @@ export async function commitImage(store: ImageStore, opts: CommitOptions & { par
     // An image without history still has layers: describe them so history and layers stay aligned.
     const parentHistory: HistoryEntry[] = parent?.history?.length ? parent.history : parentDiffIds.map(() => ({ created: parent?.created }));
     const config: ImageConfig = {
-      architecture: parent?.architecture ?? GOARCH[process.arch] ?? process.arch,
+      architecture: parent?.architecture ?? goArch(),
       os: parent?.os ?? 'linux',
       ...(parent?.variant ? { variant: parent.variant } : {}),
       ...(author ? { author } : {}),
@@ -87,11 +86,11 @@ export async function commitImage(store: ImageStore, opts: CommitOptions & { par
       ...(opts.container ? { container: opts.container } : {}),
       config: opts.config ?? {},
       rootfs: { type: 'layers', diff_ids: layer ? [...parentDiffIds, layer.diffId] : [...parentDiffIds] },
-      history: [...parentHistory, entry],
+      history: [...parentHistory, ...(opts.precedingHistory ?? []), entry],
     };
     const configBytes = Buffer.from(JSON.stringify(config));
     await store.deps.content.put(configBytes);
-    return store.commitImage({ config, configBytes, tags: opts.tags ?? [] });
+    return store.commitImage({ config, configBytes, tags: opts.tags ?? [], parent: opts.parent });
   } finally {
     layer?.release();
     release();

@@ -11,6 +11,7 @@ export interface ImageRow {
   size: number; // bytes of all layers unpacked
   lastTagTime: string; // ISO time, '' when never tagged
   platform: string; // os/arch[/variant]
+  parent: string; // the image it was committed on (docker commit, build steps), '' when pulled/loaded
 }
 
 export interface LayerBlobRow {
@@ -65,6 +66,10 @@ const SCHEMA = [
      seen INTEGER NOT NULL,       -- unix ms, newest first when choosing
      PRIMARY KEY (digest, domain, repo)
    );`,
+  // Local parentage, as dockerd keeps it: built and committed images know the image they
+  // were made on, so intermediate build images hide from `images` and prune with their child.
+  `ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+   CREATE INDEX images_parent ON images(parent);`,
 ];
 
 export class ImageRecords {
@@ -80,14 +85,14 @@ export class ImageRecords {
 
   getImage(id: string): ImageRow | undefined {
     const r = this.#db
-      .prepare('SELECT id, created, size, last_tag_time AS lastTagTime, platform FROM images WHERE id = ?')
+      .prepare('SELECT id, created, size, last_tag_time AS lastTagTime, platform, parent FROM images WHERE id = ?')
       .get(id) as ImageRow | undefined;
     return r;
   }
 
   allImages(): ImageRow[] {
     return this.#db
-      .prepare('SELECT id, created, size, last_tag_time AS lastTagTime, platform FROM images ORDER BY created DESC')
+      .prepare('SELECT id, created, size, last_tag_time AS lastTagTime, platform, parent FROM images ORDER BY created DESC')
       .all() as ImageRow[];
   }
 
@@ -104,10 +109,20 @@ export class ImageRecords {
   putImage(row: ImageRow): void {
     this.#db
       .prepare(
-        `INSERT INTO images (id, created, size, last_tag_time, platform) VALUES (@id, @created, @size, @lastTagTime, @platform)
+        `INSERT INTO images (id, created, size, last_tag_time, platform, parent) VALUES (@id, @created, @size, @lastTagTime, @platform, @parent)
          ON CONFLICT(id) DO UPDATE SET size = excluded.size`,
       )
       .run(row);
+  }
+
+  /** Images committed on top of id. */
+  childrenOf(id: Digest): Digest[] {
+    return (this.#db.prepare('SELECT id FROM images WHERE parent = ?').all(id) as { id: Digest }[]).map((r) => r.id);
+  }
+
+  /** IDs of images that are some image's parent. */
+  parentIds(): Set<string> {
+    return new Set((this.#db.prepare("SELECT DISTINCT parent FROM images WHERE parent != ''").all() as { parent: string }[]).map((r) => r.parent));
   }
 
   deleteImage(id: Digest): void {

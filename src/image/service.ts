@@ -290,7 +290,7 @@ export class ImageStore implements ImageService {
           let already = false;
           this.records.transaction(() => {
             already = ref.tag ? this.records.tagTarget(tagRefOf(ref)) === id : this.records.manifestByRepoDigest(repo, top.digest)?.imageId === id;
-            this.records.putImage({ id, created: unixSeconds(config.created), size, lastTagTime: '', platform: platformOf(config) });
+            this.records.putImage({ id, created: unixSeconds(config.created), size, lastTagTime: '', platform: platformOf(config), parent: '' });
             this.records.putManifest({ imageId: id, repo, digest: top.digest, mediaType: indexToStore ? (top.mediaType) : manifestType });
             if (ref.tag) {
               previous = this.records.setTag(tagRefOf(ref), id);
@@ -364,7 +364,7 @@ export class ImageStore implements ImageService {
     const digests = this.repoDigests(id);
     return {
       Id: id,
-      ParentId: '',
+      ParentId: row.parent,
       RepoTags: tags,
       RepoDigests: digests,
       Created: row.created,
@@ -380,7 +380,12 @@ export class ImageStore implements ImageService {
     for (const k of Object.keys(filters)) {
       if (!['dangling', 'label', 'before', 'since', 'reference', 'until'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
     }
-    const rows = this.records.allImages();
+    let rows = this.records.allImages();
+    // Like dockerd: untagged images that others were built on (intermediate build steps)
+    // show only with -a; the dangling filter looks at images nothing was built on.
+    const parents = this.records.parentIds();
+    const danglingFilter = filters.dangling?.[0] === 'true' || filters.dangling?.[0] === '1';
+    if (!opts.all || danglingFilter) rows = rows.filter((r) => !parents.has(r.id) || !this.#isUntagged(r.id));
     let out: ImageSummary[] = [];
     for (const r of rows) out.push(await this.#summary(r.id));
     out = await this.#applyFilters(out, filters);
@@ -455,7 +460,7 @@ export class ImageStore implements ImageService {
       Id: id,
       RepoTags: this.repoTags(id),
       RepoDigests: this.repoDigests(id),
-      Parent: '',
+      Parent: this.records.getImage(id)?.parent ?? '',
       Comment: c.comment ?? lastComment ?? '',
       Created: c.created ?? '0001-01-01T00:00:00Z',
       DockerVersion: c.docker_version ?? '',
@@ -549,6 +554,8 @@ export class ImageStore implements ImageService {
     const lastName = !r.byId && names <= 1;
     if (running && (r.byId || lastName))
       throw conflict(`conflict: unable to ${r.byId ? `delete ${shortId(r.id)}` : `remove repository reference "${nameOrId}"`} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+    if (r.byId && this.records.childrenOf(r.id).length && !(names > 0 && opts.force))
+      throw conflict(`conflict: unable to delete ${shortId(r.id)} (cannot be forced) - image has dependent child images`);
     const stopped = users[0];
     if (stopped && (r.byId || lastName) && !opts.force)
       throw conflict(
@@ -590,14 +597,40 @@ export class ImageStore implements ImageService {
       });
     }
     if (users.length) return out; // forced: untagged, but the image stays for its containers
+    if (this.records.childrenOf(r.id).length) return out; // untagged; its children keep it
     out.push(...(await this.#deleteImage(r.id, !opts.noprune)));
+    return out;
+  }
+
+  #isUntagged(id: Digest): boolean {
+    return this.records.tagsOf(id).length === 0 && this.records.manifestsOf(id).length === 0;
+  }
+
+  /**
+   * dockerd's implicit parent removal: after an image goes, its parent goes too while it
+   * is untagged, has no other children and no container uses it (build steps' images).
+   */
+  async #deleteUntaggedAncestors(parent: Digest | ''): Promise<DeleteItem[]> {
+    const out: DeleteItem[] = [];
+    let id = parent;
+    while (id) {
+      const row = this.records.getImage(id);
+      if (!row || !this.#isUntagged(id) || this.records.childrenOf(id).length) break;
+      if (((await this.#usedBy?.(id)) ?? []).length) break;
+      this.records.deleteImage(id);
+      this.#configs.delete(id);
+      out.push({ Deleted: id });
+      id = row.parent as Digest | '';
+    }
     return out;
   }
 
   async #deleteImage(id: Digest, prune: boolean): Promise<DeleteItem[]> {
     const out: DeleteItem[] = [{ Deleted: id }];
+    const parent = this.records.getImage(id)?.parent as Digest | '' | undefined;
     this.records.deleteImage(id);
     this.#configs.delete(id);
+    if (prune && parent) out.push(...(await this.#deleteUntaggedAncestors(parent)));
     if (prune) {
       const { snapshots } = await this.gc();
       for (const s of snapshots) out.push({ Deleted: s });
@@ -612,7 +645,8 @@ export class ImageStore implements ImageService {
     const labelNot = f['label!'] ?? [];
     delete f['label!'];
     delete f.dangling;
-    let candidates = await this.list({ filters: f });
+    // children before parents (newest first), so a build's chain goes in one prune
+    let candidates = (await this.list({ filters: f, all: !danglingOnly })).sort((a, b) => b.Created - a.Created);
     if (danglingOnly) candidates = candidates.filter((i) => i.RepoTags.length === 0);
     candidates = candidates.filter((i) => !labelNot.some((l) => {
       const [k, v] = l.split('=', 2) as [string, string | undefined];
@@ -623,11 +657,13 @@ export class ImageStore implements ImageService {
     for (const img of candidates) {
       if (((await this.#usedBy?.(img.Id as Digest)) ?? []).length) continue; // containers keep their images
       if (!this.records.getImage(img.Id as Digest)) continue;
+      if (this.records.childrenOf(img.Id as Digest).length) continue; // still a parent of a kept image
       for (const t of this.records.tagsOf(img.Id as Digest)) deleted.push({ Untagged: familiarOfFull(t) });
       for (const m of this.records.manifestsOf(img.Id as Digest)) deleted.push({ Untagged: `${familiarName(parseReference(m.repo))}@${m.digest}` });
       this.records.deleteImage(img.Id as Digest);
       this.#configs.delete(img.Id as Digest);
       deleted.push({ Deleted: img.Id });
+      deleted.push(...(await this.#deleteUntaggedAncestors(img.ParentId as Digest)));
     }
     const { snapshots } = await this.gc();
     for (const s of snapshots) deleted.push({ Deleted: s });
@@ -751,13 +787,15 @@ export class ImageStore implements ImageService {
     tags: Reference[];
     manifest?: { repo: string; digest: Digest; mediaType: string };
     onRetag?: (tag: string, previous: Digest) => void;
+    /** the local image this one was committed on (docker commit, build steps) */
+    parent?: Digest | null;
   }): Digest {
     const { config } = args;
     const id = sha256(args.configBytes);
     const chains = chainIds(config.rootfs.diff_ids);
     for (const ch of chains) if (!this.#deps.snapshots.get(ch)) throw new BerthError('internal', `layer ${ch} is not unpacked`);
     this.records.transaction(() => {
-      this.records.putImage({ id, created: unixSeconds(config.created), size: this.#chainSize(chains), lastTagTime: '', platform: platformOf(config) });
+      this.records.putImage({ id, created: unixSeconds(config.created), size: this.#chainSize(chains), lastTagTime: '', platform: platformOf(config), parent: args.parent ?? '' });
       for (const t of args.tags) {
         const prev = this.records.setTag(tagRefOf(t), id);
         if (prev) args.onRetag?.(familiarString(t), prev);

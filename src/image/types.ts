@@ -143,6 +143,8 @@ export interface CommitOptions {
   config: ImageConfigBody;
   /** the new history entry; empty_layer adds no layer (the builder's metadata-only steps) */
   history: { created_by?: string; comment?: string; author?: string; empty_layer?: boolean };
+  /** entries of metadata-only steps since the parent (the builder's ENV, LABEL ...), placed before `history` */
+  precedingHistory?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
   author?: string;
   /** the container committed, recorded as the config's "container" */
   container?: string;

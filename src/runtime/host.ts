@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { capabilitiesOfMask } from './caps.js';
 import type { HostInfo } from './types.js';
+import { goArch } from '../util/index.js';
 
 /** /proc/self/limits row titles -> RLIMIT_ names. */
 const LIMIT_ROWS: Record<string, string> = {
@@ -59,7 +60,6 @@ const SECCOMP_ARCH: Record<string, string> = {
   ppc64: 'SCMP_ARCH_PPC64LE',
   riscv64: 'SCMP_ARCH_RISCV64',
 };
-const GO_ARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', riscv64: 'riscv64' };
 
 export function kernelVersionOf(rel: string): [number, number] {
   const m = /^(\d+)\.(\d+)/.exec(rel);
@@ -82,7 +82,7 @@ export function probeHost(): Promise<HostInfo> {
       rlimitHard: parseProcLimits(limits),
       boundingCaps: capabilitiesOfMask(capBnd),
       seccompArch: SECCOMP_ARCH[process.arch] ?? 'SCMP_ARCH_NATIVE',
-      goArch: GO_ARCH[process.arch] ?? process.arch,
+      goArch: goArch(),
       kernel: kernelVersionOf(release()),
     };
   })();

@@ -2,3 +2,4 @@ export { writeFileAtomic, syncDir } from './atomic.js';
 export { type Digest, isDigest, parseDigest, sha256, hexOf, shortId } from './digest.js';
 export { type Logger, type LogLevel, type LogFields, createLogger, nullLogger, isLogLevel } from './log.js';
 export { limiter, Singleflight } from './limit.js';
+export { goArch } from './platform.js';
