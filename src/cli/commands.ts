@@ -9,6 +9,7 @@ import { STATS_COMMANDS } from './stats-commands.js';
 import { CP_COMMANDS } from './cp-commands.js';
 import { NETWORK_COMMANDS } from './network-commands.js';
 import { REGISTRY_COMMANDS } from './registry-commands.js';
+import { BUILD_COMMANDS } from './build-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -545,10 +546,12 @@ export const COMMANDS: CommandDef[] = [
   ...CP_COMMANDS,
   ...NETWORK_COMMANDS,
   ...REGISTRY_COMMANDS,
+  ...BUILD_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */
 export const GROUPS: Record<string, string> = {
+  builder: 'Manage builds',
   container: 'Manage containers',
   image: 'Manage images',
   system: 'Manage berth',

@@ -59,6 +59,31 @@ export const PULL_STREAM = [
   { status: 'Status: Downloaded newer image for busybox:latest' },
 ];
 
+export const BUILT_ID = 'sha256:' + '5b'.repeat(32);
+
+/** What the fake answers to POST /build; tests replace it before running the CLI. */
+export interface BuildScript {
+  /** JSON lines streamed back, in order */
+  messages: unknown[];
+  /** keep the response open after the messages, until the client goes away ('build-closed' event) */
+  hold?: boolean;
+  /** answer with this error status and message instead of a stream */
+  status?: number;
+  message?: string;
+}
+
+/** A short successful build: one step with output, one cached, the image ID. */
+export const DEFAULT_BUILD_SCRIPT: BuildScript = {
+  messages: [
+    { id: 'berth.step', aux: { vertex: 1, name: '[1/2] FROM docker.io/library/busybox:latest', state: 'started' } },
+    { id: 'berth.step', aux: { vertex: 1, name: '[1/2] FROM docker.io/library/busybox:latest', state: 'done', elapsedMs: 100 } },
+    { id: 'berth.step', aux: { vertex: 2, name: '[2/2] RUN echo hi', state: 'started' } },
+    { id: 'berth.log', aux: { vertex: 2, stream: 'stdout', data: 'hi\n' } },
+    { id: 'berth.step', aux: { vertex: 2, name: '[2/2] RUN echo hi', state: 'done', elapsedMs: 1200 } },
+    { id: 'moby.image.id', aux: { ID: BUILT_ID } },
+  ],
+};
+
 /** A container of the fake: attach echoes stdin back (stdcopy-framed unless Tty). */
 export interface FakeContainer {
   id: string;
@@ -95,6 +120,10 @@ export interface FakeEngine {
   /** Resolves with the first request `match` accepts; rejects after timeoutMs (30 s). */
   waitForRequest(match: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   addContainer(name: string, opts?: Partial<Pick<FakeContainer, 'tty' | 'openStdin' | 'running' | 'status' | 'ports'>>): FakeContainer;
+  /** POST /build's answer (the request, body included, is in `requests`); emits 'build-held' and 'build-closed' when held */
+  buildScript: BuildScript;
+  /** POST /build/prune's answer */
+  pruneReport: { CachesDeleted: string[] | null; SpaceReclaimed: number };
   close(): Promise<void>;
 }
 
@@ -208,6 +237,25 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
   };
   /** A hijacked session: echo what arrives (framed as stdout unless Tty); end at the client's half-close. */
   const upgraded = new Set<Duplex>();
+  const engine = {
+    buildScript: DEFAULT_BUILD_SCRIPT,
+    pruneReport: { CachesDeleted: null, SpaceReclaimed: 0 } as FakeEngine['pruneReport'],
+  };
+  const buildRoute = (res: ServerResponse) => {
+    const script = engine.buildScript;
+    if (script.status !== undefined) {
+      send(res, script.status, { message: script.message ?? 'build failed' });
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    for (const m of script.messages) res.write(JSON.stringify(m) + '\r\n');
+    if (!script.hold) {
+      res.end();
+      return;
+    }
+    res.on('close', () => events.emit('build-closed'));
+    events.emit('build-held');
+  };
   const hijack = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
     socket.on('close', () => upgraded.delete(socket));
@@ -311,6 +359,10 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
     } else if (route === 'POST /images/load') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ stream: `Loaded image: busybox:latest (${Buffer.concat(chunks).length} bytes)\n` }) + '\r\n');
+    } else if (route === 'POST /build') {
+      buildRoute(res);
+    } else if (route === 'POST /build/prune') {
+      send(res, 200, engine.pruneReport);
     } else if (route === 'POST /auth') {
       const creds = JSON.parse(Buffer.concat(chunks).toString()) as { password?: string };
       if (creds.password === 'secret') send(res, 200, { Status: 'Login Succeeded' });
@@ -337,6 +389,18 @@ export async function startFakeEngine(dir: string): Promise<FakeEngine> {
     sessions,
     events,
     addContainer,
+    get buildScript() {
+      return engine.buildScript;
+    },
+    set buildScript(script: BuildScript) {
+      engine.buildScript = script;
+    },
+    get pruneReport() {
+      return engine.pruneReport;
+    },
+    set pruneReport(report: FakeEngine['pruneReport']) {
+      engine.pruneReport = report;
+    },
     waitForRequest: (match, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         const hit = requests.find(match);

@@ -7,11 +7,12 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { createRegistryClient } from '../registry/index.js';
 import { createImageService } from '../image/index.js';
+import { Builder } from '../build/index.js';
 import { createContainerService, ExecManager, execProber } from '../container/index.js';
 import { VolumeStore } from '../volume/index.js';
 import { createNetworkService } from '../network/index.js';
 import { EventBus, feedEvents } from '../events/index.js';
-import type { Logger, LogLevel } from '../util/index.js';
+import { goArch, type Logger, type LogLevel } from '../util/index.js';
 import type { ApiServices } from './server.js';
 import { createSystemInfo } from './sysinfo.js';
 import { acquireRootLock } from './lock.js';
@@ -92,7 +93,15 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
     // endpoints of containers that are gone (exited or removed while the daemon was down) are undone
     await networks.reconcile(new Set((await containers.list({ all: true })).filter((c) => c.State === 'running' || c.State === 'paused').map((c) => c.Id)));
     const system = createSystemInfo({ root: cfg.root, insecureRegistries: cfg.insecureRegistries, images, containers });
-    return { images, containers, exec, volumes, networks, registry, system, events, close };
+    const builder = new Builder({
+      images,
+      containers,
+      db,
+      tmpDir: join(cfg.root, 'tmp'),
+      log: log.child({ module: 'build' }),
+      platform: `linux/${goArch()}`,
+    });
+    return { images, containers, exec, volumes, networks, registry, system, events, builder, close };
   } catch (err) {
     await close();
     throw err;

@@ -24,6 +24,7 @@ import type { VolumeService } from '../volume/index.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import { eventRoutes } from './routes/events.js';
+import { buildRoutes, type BuildService } from './routes/build.js';
 import type { EventBus } from '../events/index.js';
 import type { SystemInfoSource } from './sysinfo.js';
 
@@ -40,6 +41,8 @@ export interface ApiServices {
   events?: EventBus;
   /** networks; the network routes exist only when given */
   networks?: NetworkService;
+  /** the image builder; POST /build exists only when given */
+  builder?: BuildService;
 }
 
 export interface ApiServer {
@@ -62,6 +65,7 @@ export function buildRouter(services: ApiServices): Router {
   if (services.exec) execRoutes(router, services.exec);
   if (services.volumes) volumeRoutes(router, services.volumes);
   if (services.events) eventRoutes(router, services.events);
+  if (services.builder) buildRoutes(router, services.builder);
   if (services.networks) {
     const { containers } = services;
     networkRoutes(router, {
