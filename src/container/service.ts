@@ -701,18 +701,20 @@ export class ContainerStore implements ContainerService {
     this.#health.stop(id);
     const dir = this.dirOf(id);
     const oomKilled = (await this.#cgroupOomKills(id)) > 0;
+    const finishedAt = nowIso();
+    const restart = this.#shouldRestart(rec, exitCode, finishedAt);
+    // Waiters learn of the exit first (docker run --rm, a build's RUN return at once); the
+    // teardown below still runs under this container's lock, so a start or remove waits for it.
+    this.#setState(id, { status: restart === undefined ? 'exited' : 'restarting', pid: 0, exitCode, error, oomKilled, finishedAt });
+    if (oomKilled) this.#emit({ action: 'oom', id });
+    this.#emit({ action: 'die', id, exitCode });
+    this.#notifyExit(id, { StatusCode: exitCode, Error: error ? { Message: error } : null });
     await this.runc.delete(id, { force: true }).catch((err: unknown) => {
       if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
     });
     await this.#tearDownNetwork(rec); // docker releases addresses and ports when a container stops
     await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
     await this.#unmountRootfs(id);
-    const finishedAt = nowIso();
-    const restart = this.#shouldRestart(rec, exitCode, finishedAt);
-    this.#setState(id, { status: restart === undefined ? 'exited' : 'restarting', pid: 0, exitCode, error, oomKilled, finishedAt });
-    if (oomKilled) this.#emit({ action: 'oom', id });
-    this.#emit({ action: 'die', id, exitCode });
-    this.#notifyExit(id, { StatusCode: exitCode, Error: error ? { Message: error } : null });
     if (restart !== undefined) this.#scheduleRestart(id, restart);
     else if (rec.hostConfig.AutoRemove) void this.remove(id, { force: true }).catch((err: unknown) => this.#deps.log.warn('auto-remove failed', { id, err }));
   }

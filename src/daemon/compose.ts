@@ -97,10 +97,11 @@ export async function composeDaemon(cfg: DaemonConfig, log: Logger): Promise<Dae
       images,
       containers,
       db,
-      tmpDir: join(cfg.root, 'tmp'),
+      tmpDir: join(cfg.root, 'tmp', 'build'),
       log: log.child({ module: 'build' }),
       platform: `linux/${goArch()}`,
     });
+    await builder.init();
     return { images, containers, exec, volumes, networks, registry, system, events, builder, close };
   } catch (err) {
     await close();

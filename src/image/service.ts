@@ -28,6 +28,7 @@ import type {
   ImageService,
   ImageSummary,
   CommitOptions,
+  LayerWorkspace,
   ImportOptions,
   ProgressFn,
   PruneReport,
@@ -36,6 +37,9 @@ import type {
   PushResult,
 } from './types.js';
 import type { Readable } from 'node:stream';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mountAll, unmount } from '../storage/index.js';
 
 export interface ImageServiceDeps {
   db: Db;
@@ -771,6 +775,72 @@ export class ImageStore implements ImageService {
     const id = await importRootfs(this, tar, opts);
     this.#emit({ action: 'import', id, name: id });
     return id;
+  }
+
+  /**
+   * A writable overlay over an image's layers (null: over nothing) mounted at
+   * `<dir>/rootfs`, without a container: the builder's COPY/ADD write into it,
+   * then commit its upper dir after `unmount()`. The layers are leased until
+   * `release()`, which also unmounts; `dir` (new, the caller's) holds it all.
+   */
+  async layerWorkspace(imageId: string | null, dir: string): Promise<LayerWorkspace> {
+    const chain = imageId ? (chainIds((await this.config(this.resolve(imageId).id)).rootfs.diff_ids).at(-1) ?? null) : null;
+    const release = this.lease(chain ? [chain] : []);
+    const rootfs = join(dir, 'rootfs');
+    const upperDir = join(dir, 'upper');
+    const workDir = join(dir, 'work');
+    await Promise.all([mkdir(rootfs, { recursive: true }), mkdir(upperDir, { recursive: true }), mkdir(workDir, { recursive: true })]);
+    let mounted = false;
+    const unmountIt = () => {
+      if (!mounted) return;
+      unmount(rootfs);
+      mounted = false;
+    };
+    try {
+      mountAll(this.#deps.snapshots.mountsFor(chain, upperDir, workDir), rootfs);
+      mounted = true;
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return {
+      rootfs,
+      upperDir,
+      unmount: unmountIt,
+      release: () => {
+        try {
+          unmountIt();
+        } finally {
+          release();
+        }
+      },
+    };
+  }
+
+  /** An image's files, read-only at `<dir>/rootfs` (COPY --from); `release()` unmounts. */
+  async imageView(imageId: string, dir: string): Promise<{ rootfs: string; release: () => void }> {
+    const diffIds = (await this.config(this.resolve(imageId).id)).rootfs.diff_ids;
+    const chain = chainIds(diffIds).at(-1);
+    const rootfs = join(dir, 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    if (!chain) return { rootfs, release: () => {} }; // no layers: an empty tree
+    const release = this.lease([chain]);
+    try {
+      mountAll(this.#deps.snapshots.view(chain), rootfs);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return {
+      rootfs,
+      release: () => {
+        try {
+          unmount(rootfs);
+        } finally {
+          release();
+        }
+      },
+    };
   }
 
   /** A new image from a directory of changes (docker commit, builder steps). No image event: dockerd emits none. */

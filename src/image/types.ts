@@ -151,6 +151,17 @@ export interface CommitOptions {
   tags?: import('../reference/types.js').Reference[];
 }
 
+/** A writable overlay over an image, outside any container (ImageStore.layerWorkspace). */
+export interface LayerWorkspace {
+  /** the merged tree to write into */
+  rootfs: string;
+  /** the overlay upper dir: what was written, for commit (after unmount) */
+  upperDir: string;
+  unmount(): void;
+  /** unmount (if still mounted) and release the image's layers */
+  release(): void;
+}
+
 export interface DiskUsage {
   LayersSize: number;
   Images: ImageSummary[];

@@ -6,6 +6,6 @@ export type { ApplyOptions, ApplyResult, Compression, LayerApplier, Mount, Snaps
 export { applyLayer, cleanEntryPath, sniffCompression, decompress, inheritImpliedDirs } from './apply.js';
 export { applyLayerInWorker, warmUnpackWorkers } from './apply-worker.js';
 export { OverlaySnapshotter } from './overlay.js';
-export { mountAll, unmount, parseMountOptions } from './mount.js';
+export { mountAll, unmount, parseMountOptions, mountsBelow, unmountBelow } from './mount.js';
 export { layerTarFromDir } from './diff.js';
 export { encodeHeader, END_OF_ARCHIVE, padding, TarParser, type TarHeader } from './tar.js';

@@ -1,4 +1,5 @@
 // Mounting the descriptions a snapshotter returns, with the native mount(2).
+import { readFile } from 'node:fs/promises';
 import { MNT_DETACH, MS, sys } from '../native/index.js';
 import type { Mount } from './types.js';
 
@@ -39,4 +40,27 @@ export function mountAll(mounts: readonly Mount[], target: string): void {
 /** Unmount `target` (lazily with `detach`, for a mount still in use). */
 export function unmount(target: string, opts: { detach?: boolean } = {}): void {
   sys.umount2(target, opts.detach ? MNT_DETACH : 0);
+}
+
+/** Mount points at or below `dir`, deepest first. */
+export async function mountsBelow(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = text
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(dir + '/'));
+  return points.sort((a, b) => b.length - a.length);
+}
+
+/** Detach every mount at or below `dir` (what a crash left there), deepest first. */
+export async function unmountBelow(dir: string): Promise<void> {
+  for (const p of await mountsBelow(dir)) {
+    try {
+      sys.umount2(p, MNT_DETACH);
+    } catch {
+      /* already gone */
+    }
+  }
 }

@@ -51,6 +51,8 @@ export interface Snapshotter {
   chainDirs(chainId: Digest): string[];
   /** The overlay mounts that present chainId's whole filesystem read-only. */
   view(chainId: Digest): Mount[];
+  /** A writable overlay over chainId (null: over nothing) with the given upper and work dirs. */
+  mountsFor(chainId: Digest | null, upperDir: string, workDir: string): Mount[];
   /** Remove staging directories left by a crash. */
   sweep(): Promise<void>;
 }

@@ -17,8 +17,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BerthError, invalidArgument, isCode, notFound } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import type { Db } from '../../db/index.js';
-import type { CommitOptions, ImageConfig, ImageConfigBody, PullOptions, DeleteItem } from '../../image/index.js';
+import type { CommitOptions, ImageConfig, ImageConfigBody, PullOptions, DeleteItem, LayerWorkspace } from '../../image/index.js';
 import type { ContainerService, CreateRequest, RootfsView } from '../../container/index.js';
+import { unmountBelow } from '../../storage/index.js';
 import { parseReference, familiarName } from '../../reference/index.js';
 import {
   parseDockerfile,
@@ -50,16 +51,17 @@ export interface BuilderImages {
   remove(nameOrId: string, opts?: { force?: boolean; noprune?: boolean }): Promise<DeleteItem[]>;
   diskUsage(): Promise<{ LayersSize: number }>;
   inspect(nameOrId: string): Promise<{ RepoTags: string[] }>;
+  layerWorkspace(imageId: string | null, dir: string): Promise<LayerWorkspace>;
+  imageView(imageId: string, dir: string): Promise<{ rootfs: string; release: () => void }>;
 }
 
-export type BuilderContainers = Pick<ContainerService, 'create' | 'start' | 'wait' | 'logs' | 'remove' | 'kill'> &
-  Required<Pick<ContainerService, 'withRootfs' | 'commitSource'>>;
+export type BuilderContainers = Pick<ContainerService, 'create' | 'start' | 'wait' | 'logs' | 'remove' | 'kill'> & Required<Pick<ContainerService, 'commitSource'>>;
 
 export interface BuilderDeps {
   images: BuilderImages;
   containers: BuilderContainers;
   db: Db;
-  /** where contexts are unpacked (on the daemon's disk) */
+  /** the builder's own scratch dir (contexts, step workspaces), emptied by init() */
   tmpDir: string;
   log: Logger;
   /** "linux/amd64": the only platform RUN can execute on */
@@ -496,21 +498,30 @@ class BuildRun {
     return { ...next, imageId: id, pending: [] };
   }
 
-  /** Create a container, run fn with it, and always remove it (with its anonymous volumes). */
+  /**
+   * Create a container, run fn with it, and always remove it (with its anonymous
+   * volumes). The removal runs while the build goes on; the build waits for it at the end.
+   */
   async #withContainer<T>(req: CreateRequest, fn: (id: string) => Promise<T>, step?: StepHandle): Promise<T> {
     const { Id } = await this.#deps.containers.create(req, { name: `berth-build-${randomBytes(6).toString('hex')}` });
     this.#liveContainers.add(Id);
     try {
       return await fn(Id);
     } finally {
-      this.#liveContainers.delete(Id);
-      await this.#deps.containers.remove(Id, { force: true, volumes: true }).catch((err: unknown) => this.#deps.log.warn('removing a build container', { id: Id, err: String(err) }));
+      this.#removals.push(
+        this.#deps.containers
+          .remove(Id, { force: true, volumes: true })
+          .then(() => this.#liveContainers.delete(Id))
+          .catch((err: unknown) => this.#deps.log.warn('removing a build container', { id: Id, err: String(err) })),
+      );
       step?.removed(Id);
     }
   }
 
+  readonly #removals: Promise<unknown>[] = [];
+
   async #tmp(): Promise<string> {
-    const dir = await mkdtemp(join(this.#deps.tmpDir, 'build-src-'));
+    const dir = await mkdtemp(join(this.#deps.tmpDir, 'step-'));
     this.#tmpDirs.push(dir);
     return dir;
   }
@@ -526,9 +537,12 @@ class BuildRun {
     const withSources = async <T>(fn: (matches: SourceMatch[]) => Promise<T>): Promise<T> => {
       if (inst.from !== undefined) {
         if (!sourceImage) throw invalidArgument(`COPY --from=${inst.from}: the stage has no files`);
-        return this.#withContainer({ Image: sourceImage, Cmd: ['true'], Entrypoint: [], Labels: {} } as CreateRequest, (cid) =>
-          this.#deps.containers.withRootfs(cid, async (view) => fn(await resolveSources(view.rootfs, inst.sources, { scoped: true, excludes: inst.excludes }))),
-        );
+        const view = await this.#deps.images.imageView(sourceImage, await this.#tmp());
+        try {
+          return await fn(await resolveSources(view.rootfs, inst.sources, { scoped: true, excludes: inst.excludes }));
+        } finally {
+          view.release();
+        }
       }
       return fn(await this.#localSources(inst));
     };
@@ -553,18 +567,15 @@ class BuildRun {
       await withSources((matches) => copyInto(target, matches, inst.dest, { workdir, extractArchives: inst.kind === 'add', ...(owner ? { owner } : {}), ...(chmod !== undefined ? { chmod } : {}) }));
     };
     const history = { created_by: text };
+    // No container: an overlay over the image (or over nothing, on a bare scratch), then its upper dir is the layer.
+    const ws = await this.#deps.images.layerWorkspace(state.imageId, await this.#tmp());
     let id: string;
-    if (!state.imageId) {
-      // a bare scratch: the layer is just the copied files
-      const upper = await this.#tmp();
-      await doCopy({ rootfs: upper, mounts: [], running: false });
-      id = await this.#deps.images.commit({ parent: null, upperDir: upper, config: state.config, history, precedingHistory: state.pending });
-    } else {
-      id = await this.#withContainer({ Image: state.imageId, Cmd: ['true'], Entrypoint: [], Labels: {} } as CreateRequest, async (cid) => {
-        await this.#deps.containers.withRootfs(cid, doCopy);
-        const src = await this.#deps.containers.commitSource(cid);
-        return this.#deps.images.commit({ parent: state.imageId, upperDir: src.upperDir, config: state.config, history, precedingHistory: state.pending });
-      });
+    try {
+      await doCopy({ rootfs: ws.rootfs, mounts: [], running: false });
+      ws.unmount();
+      id = await this.#deps.images.commit({ parent: state.imageId, upperDir: ws.upperDir, config: state.config, history, precedingHistory: state.pending });
+    } finally {
+      ws.release();
     }
     this.#cache.put(next.key, id);
     step.done(id);
@@ -610,6 +621,7 @@ class BuildRun {
   }
 
   async cleanup(): Promise<void> {
+    await Promise.all(this.#removals);
     for (const id of this.#liveContainers) await this.#deps.containers.remove(id, { force: true, volumes: true }).catch(() => {});
     for (const d of this.#tmpDirs) await rm(d, { recursive: true, force: true }).catch(() => {});
   }
@@ -654,6 +666,13 @@ export class Builder {
   constructor(deps: BuilderDeps) {
     this.#deps = deps;
     this.#cache = new BuildCache(deps.db);
+  }
+
+  /** Daemon start: what a crashed build left in tmpDir (mounts, contexts) goes. */
+  async init(): Promise<void> {
+    await unmountBelow(this.#deps.tmpDir);
+    await rm(this.#deps.tmpDir, { recursive: true, force: true });
+    await mkdir(this.#deps.tmpDir, { recursive: true, mode: 0o700 });
   }
 
   /**
