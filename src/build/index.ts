@@ -3,4 +3,4 @@
 // send a directory as docker's CLI does.
 export type * from './types.js';
 export { Builder, type BuilderDeps, type BuilderImages, type BuilderContainers } from './builder/builder.js';
-export { createContextTar, readDockerignore, createIgnoreMatcher } from './context/index.js';
+export { createContextTar, readDockerignore, createIgnoreMatcher } from './client.js';

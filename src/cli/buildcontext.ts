@@ -126,9 +126,9 @@ export const randomDockerfileName = (): string => `.dockerfile.${randomBytes(10)
 /** The directory-context tar maker (src/build/context), loaded when a build needs it. */
 export type CreateContextTar = (dir: string, opts: { dockerfile?: string }) => Readable;
 
-/** Loaded on first use: src/build/context also holds the daemon's side (unpacking, COPY). */
+/** Loaded on first use, from the build module's client surface (none of the daemon's side). */
 export async function loadCreateContextTar(): Promise<CreateContextTar> {
-  return (await import('../build/context/index.js')).createContextTar;
+  return (await import('../build/client.js')).createContextTar;
 }
 
 export interface ContextRequest {

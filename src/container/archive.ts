@@ -2,7 +2,7 @@
 // inside the container's root (symlinks never lead out of it, as moby's
 // FollowSymlinkInScope), then mapped through its volume, bind and tmpfs mounts,
 // so a path under a volume reads and writes the volume. Tars are written and
-// read with our own codec (src/storage/tar.ts).
+// read with our own codec (src/util/tar.ts).
 import { open, lstat, readdir, readlink } from 'node:fs/promises';
 import {
   chmodSync,

@@ -31,7 +31,7 @@ import * as zlib from 'node:zlib';
 import { BerthError } from '../errors/index.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, sys } from '../native/index.js';
 import type { Digest } from '../util/index.js';
-import { TarParser, type TarHeader, type TarSink } from './tar.js';
+import { TarParser, type TarHeader, type TarSink } from '../util/tar.js';
 import type { ApplyOptions, ApplyResult, Compression, LayerApplier } from './types.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;

@@ -6,7 +6,7 @@ import { open, lstat, readdir, readlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { sys } from '../native/index.js';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from './tar.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../util/tar.js';
 
 const READ_SIZE = 1 << 20;
 

@@ -6,10 +6,8 @@
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../../storage/index.js';
-import { compileIgnore, cleanPath, type IgnoreMatcher } from './match.js';
-import { readDockerignore } from './match.js';
-import { byteOrder } from './sources.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../../util/index.js';
+import { byteOrder, compileIgnore, cleanPath, readDockerignore, type IgnoreMatcher } from './match.js';
 
 const READ_SIZE = 1 << 20;
 

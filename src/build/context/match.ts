@@ -343,3 +343,8 @@ export async function readDockerignore(dir: string): Promise<string[]> {
   }
   return out;
 }
+
+/** Go's string order (bytes), as docker sorts names. */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -7,13 +7,11 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { BerthError } from '../../errors/index.js';
 import { resolveInRootfs } from '../../container/index.js';
-import { cleanPath, compileIgnore, goMatch, hasWildcards, type IgnoreMatcher } from './match.js';
+import { byteOrder, cleanPath, compileIgnore, goMatch, hasWildcards, type IgnoreMatcher } from './match.js';
 import type { ResolveSourcesOptions, SourceMatch } from './types.js';
 
 /** Go's byte order of names (filepath.Walk and the docker CLI sort this way). */
-export function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+export { byteOrder };
 
 export function sortedNames(dir: string): string[] {
   return readdirSync(dir).sort(byteOrder);
