@@ -8,7 +8,6 @@ import { createReadStream } from 'node:fs';
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { CliError } from './context.js';
 import { readAll } from './client.js';
 
@@ -75,7 +74,8 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
 }
 
 /** A tar holding one file. */
-export function singleFileTar(name: string, content: Uint8Array): Readable {
+export async function singleFileTar(name: string, content: Uint8Array): Promise<Readable> {
+  const { default: tar } = await import('tar-stream'); // only these cases need it: keep the usual build's start-up small
   const pack = tar.pack();
   pack.entry({ name, mode: 0o644, size: content.byteLength }, Buffer.from(content));
   pack.finalize();
@@ -87,7 +87,8 @@ export function singleFileTar(name: string, content: Uint8Array): Readable {
  * and listed in .dockerignore (created if absent), so COPY . never sees it.
  * Entries are passed through one by one, never all held in memory.
  */
-export function addDockerfileToTar(context: Readable, name: string, content: Uint8Array): Readable {
+export async function addDockerfileToTar(context: Readable, name: string, content: Uint8Array): Promise<Readable> {
+  const { default: tar } = await import('tar-stream');
   const extract = tar.extract();
   const pack = tar.pack();
   let dockerignore: Buffer | undefined;
@@ -210,7 +211,7 @@ export async function prepareContext(req: ContextRequest): Promise<PreparedConte
     if (isArchiveHeader(head)) return { body: stream, dockerfile: file || DEFAULT_DOCKERFILE };
     // Not an archive: the input is the Dockerfile itself.
     const dockerfile = await readAll(stream);
-    return { body: singleFileTar(DEFAULT_DOCKERFILE, dockerfile), dockerfile: DEFAULT_DOCKERFILE };
+    return { body: await singleFileTar(DEFAULT_DOCKERFILE, dockerfile), dockerfile: DEFAULT_DOCKERFILE };
   }
 
   const absPath = resolve(req.cwd, path);
@@ -254,5 +255,5 @@ export async function prepareContext(req: ContextRequest): Promise<PreparedConte
   }
   const content = file === '-' ? await readStdinDockerfile(stdin) : await readAll(createReadStream(given));
   const name = randomDockerfileName();
-  return { body: addDockerfileToTar(createContextTar(contextDir, {}), name, content), dockerfile: name };
+  return { body: await addDockerfileToTar(createContextTar(contextDir, {}), name, content), dockerfile: name };
 }

@@ -475,8 +475,12 @@ export class ContainerStore implements ContainerService {
     const dir = this.dirOf(id);
     try {
       await this.#cleanRuntime(id);
-      const rootfs = await this.#mountRootfs(rec);
-      const network = await this.#setUpNetwork(rec);
+      // Independent, so at once; both settle before a failure is handled (the catch undoes both).
+      const [mounted, joined] = await Promise.allSettled([this.#mountRootfs(rec), this.#setUpNetwork(rec)]);
+      if (mounted.status === 'rejected') throw mounted.reason;
+      if (joined.status === 'rejected') throw joined.reason;
+      const rootfs = mounted.value;
+      const network = joined.value;
       const input = await this.#specInput(rec, rootfs, network);
       await writeBundle(dir, buildSpec(input));
       const log = logOptions(rec.hostConfig);

@@ -11,8 +11,6 @@ import { credentialsFor, loadConfig, serverKey } from '../config.js';
 import { parseReference } from '../reference.js';
 import { prepareContext } from '../buildcontext.js';
 import { PlainProgress, QuietProgress, RawJsonProgress, TtyProgress, type BuildProgress } from '../buildprogress.js';
-import { parseFilters, confirm } from './images.js';
-import { ramInBytes } from './containers.js';
 import { humanSize } from '../format/units.js';
 
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'quiet' | 'rawjson';
@@ -208,6 +206,8 @@ const PRUNE_ALL_WARNING = 'WARNING! This will remove all build cache. Are you su
 
 export const prune: Handler = async (ctx, { flags }) => {
   const all = bool(flags, 'all');
+  // loaded here only: a build's start-up should not pay for the image and container commands
+  const [{ parseFilters, confirm }, { ramInBytes }] = await Promise.all([import('./images.js'), import('./containers.js')]);
   const filters = parseFilters(list(flags, 'filter'));
   const keep = str(flags, 'keep-storage');
   const keepStorage = keep ? ramInBytes(keep, '--keep-storage') : 0;
