@@ -209,7 +209,8 @@ export function createRegistryHandler(storage: RegistryStorage, opts: HandlerOpt
         send(res, 416, { 'Content-Range': `bytes */${blob.size}` });
         return;
       }
-      const stream = createReadStream(blob.path, range ? { start: range.start, end: range.end } : {});
+      // 1 MiB reads: a quarter of the syscalls and stream turns of the 64 KiB default on large layers
+      const stream = createReadStream(blob.path, { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
       if (range) {
         res.writeHead(206, { ...headers, 'Content-Length': range.end - range.start + 1, 'Content-Range': `bytes ${range.start}-${range.end}/${blob.size}` });
       } else {
