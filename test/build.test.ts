@@ -268,3 +268,50 @@ test('a realistic build: RUN apt-get install on the Debian fixture image, then t
   const out = await ok(d.cli(['run', '--rm', 'withjq', 'jq', '-c', '-n', '{built: true}']));
   assert.equal(out.stdout, '{"built":true}\n');
 });
+
+test('FROM pulls a missing base from a registry (and --pull refreshes it); contexts from stdin, a tarball, and ADD of a URL', async (t) => {
+  const { startRegistry } = await import('./harness/index.js');
+  const { busybox: busyboxFixture, pushFixture } = await import('./fixtures/index.js');
+  const { createServer } = await import('node:http');
+  const { run } = await import('./harness/index.js');
+  const reg = await startRegistry(t);
+  await pushFixture(await busyboxFixture(), reg.host, 'base/bb:1');
+  const d = await daemonWithBusybox(t);
+  // a file server on loopback for ADD <url>
+  const server = createServer((req, res) => {
+    if (req.url === '/files/notes.txt') res.end('fetched over http\n');
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+
+  const dockerfile = `FROM ${reg.host}/base/bb:1\nADD http://127.0.0.1:${port}/files/notes.txt /srv/\nRUN cat /srv/notes.txt > /srv/copy\nCMD ["cat", "/srv/copy"]\n`;
+  // `-`: the Dockerfile on stdin, no context
+  const fromStdin = await d.cli(['build', '--progress', 'plain', '-t', 'stdin', '-'], { input: dockerfile });
+  assert.equal(fromStdin.code, 0, fromStdin.stderr);
+  assert.match(fromStdin.stderr, /Pulling from base\/bb|Pull complete|Downloaded newer image|Status/, 'the base was pulled during the build');
+  assert.equal((await ok(d.cli(['run', '--rm', 'stdin']))).stdout, 'fetched over http\n');
+  // the pulled base is now a local image under the registry's name
+  assert.match((await ok(d.cli(['image', 'inspect', '-f', '{{join .RepoTags ","}}', `${reg.host}/base/bb:1`]))).stdout, new RegExp(`${reg.host}/base/bb:1`));
+
+  // --pull asks the registry again even though the base is present; the steps stay cached
+  const pulled = await ok(d.cli(['build', '--pull', '--progress', 'plain', '-t', 'stdin', '-'], { input: dockerfile }));
+  assert.equal(cachedSteps(pulled.stderr), 2, pulled.stderr);
+
+  // a gzipped tarball as the context, given as PATH, and the same on stdin
+  const dir = await context(d, 'tarctx', { Dockerfile: 'FROM busybox\nCOPY msg /msg\nCMD ["cat", "/msg"]\n', msg: 'from a tarball\n' });
+  const tgz = join(d.dir, 'ctx.tar.gz');
+  assert.equal((await run('tar', ['-C', dir, '-czf', tgz, '.'])).code, 0);
+  await ok(d.cli(['build', '-q', '-t', 'fromtar', tgz]));
+  assert.equal((await ok(d.cli(['run', '--rm', 'fromtar']))).stdout, 'from a tarball\n');
+  const { readFile } = await import('node:fs/promises');
+  const onStdin = await d.cli(['build', '-q', '-t', 'fromtar2', '-'], { input: await readFile(tgz) });
+  assert.equal(onStdin.code, 0, onStdin.stderr);
+  assert.match(onStdin.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+
+  // a URL that answers 404 fails the step with the status
+  const missing = await d.cli(['build', '-'], { input: `FROM busybox\nADD http://127.0.0.1:${port}/nope /x\n` });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /404/);
+});

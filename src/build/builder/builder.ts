@@ -197,8 +197,9 @@ class BuildRun {
     return undefined;
   }
 
-  #baseName(stage: Stage): string {
-    return expandBaseName(stage, (n) => (this.#metaArgs.has(n) ? this.#metaArgs.get(n) : this.#platformArg(n)), this.#program.directives.escape).base;
+  /** FROM's image and --platform with the meta ARGs (and BuildKit's platform ARGs) substituted. */
+  #baseName(stage: Stage): { base: string; platform?: string } {
+    return expandBaseName(stage, (n) => (this.#metaArgs.has(n) ? this.#metaArgs.get(n) : this.#platformArg(n)), this.#program.directives.escape);
   }
 
   stage(index: number): Promise<StageResult> {
@@ -221,7 +222,7 @@ class BuildRun {
     if (this.#signal.aborted) throw new BerthError('unavailable', 'build cancelled');
   }
 
-  async #resolveImage(ref: string, alwaysPull: boolean): Promise<string> {
+  async #resolveImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string> {
     if (!alwaysPull) {
       try {
         return this.#deps.images.resolve(ref).id;
@@ -233,6 +234,7 @@ class BuildRun {
     const auth = this.#req.registryAuth?.[parsed.domain] ?? (parsed.domain === 'docker.io' ? this.#req.registryAuth?.['https://index.docker.io/v1/'] : undefined);
     const pulled = await this.#deps.images.pull(ref, {
       ...(auth ? { auth: auth as NonNullable<PullOptions['auth']> } : {}),
+      ...(platform ? { platform } : {}),
       onProgress: (m) => this.#report.pullProgress(m as Parameters<Reporter['pullProgress']>[0]),
       signal: this.#signal,
     });
@@ -241,7 +243,7 @@ class BuildRun {
 
   async #runStage(stage: Stage): Promise<StageResult> {
     const count = stage.instructions.length + 1;
-    const base = this.#baseName(stage);
+    const { base, platform } = this.#baseName(stage);
     const from = this.#report.step(this.#label(stage, 1, count, `FROM ${base}`), stage.original);
     let state: State;
     try {
@@ -252,7 +254,7 @@ class BuildRun {
         const r = await this.stage(dep);
         state = { key: hash('stage', r.imageId, r.config), imageId: r.imageId, config: structuredClone(r.config), pending: [], args: new Map(), cmdSet: false };
       } else {
-        const id = await this.#resolveImage(base, this.#req.pull);
+        const id = await this.#resolveImage(base, this.#req.pull, platform ?? this.#req.platform);
         const config = (await this.#deps.images.config(id as Digest)).config ?? {};
         state = { key: hash('image', id), imageId: id, config: structuredClone(config), pending: [], args: new Map(), cmdSet: false };
         if (!state.config.Env?.some((e) => e.startsWith('PATH='))) state.config.Env = [...(state.config.Env ?? []), DEFAULT_PATH];
