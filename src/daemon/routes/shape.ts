@@ -19,12 +19,12 @@ export function shapeInspect(i: ImageInspect, apiVersion: string): ImageInspect 
   const out: ImageInspect = { ...i };
   if (versionLessThan(apiVersion, '1.44')) out.VirtualSize = out.Size;
   else delete out.VirtualSize;
-  if (versionLessThan(apiVersion, '1.45')) {
-    out.Container ??= '';
-    out.ContainerConfig ??= {};
-  } else {
-    delete out.Container;
-    delete out.ContainerConfig;
-  }
+  // dockerd left out Container and ContainerConfig from 1.45 on. berth keeps ContainerConfig:
+  // docker-compose 1.29 (docker-py 5 takes the server's newest version) reads
+  // ContainerConfig.Volumes to recreate a container and fails without it, as it does
+  // against dockerd 25+; clients that follow 1.45 ignore the extra field.
+  out.ContainerConfig ??= {};
+  if (versionLessThan(apiVersion, '1.45')) out.Container ??= '';
+  else delete out.Container;
   return out;
 }

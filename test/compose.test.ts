@@ -1,0 +1,95 @@
+// Compose against berth's daemon: the three-service application of
+// test/fixtures/compose/app driven by Debian's docker-compose 1.29 (docker-py
+// speaking the Engine API): up, the published port, DNS by service name, a
+// shared volume, scale, recreation of only what changed, logs, exec, run, down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { daemonWithBusybox, freePort, run, type Daemon } from './harness/index.js';
+
+const APP = fileURLToPath(new URL('../../test/fixtures/compose/app', import.meta.url));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The app copied to the daemon's temp dir, and a runner for a compose CLI in it. */
+async function app(d: Daemon, port: number) {
+  const dir = join(d.dir, 'app');
+  await cp(APP, dir, { recursive: true });
+  const project = `ct${randomBytes(3).toString('hex')}`;
+  const env = { ...process.env, DOCKER_HOST: d.host, WEB_PORT: String(port), HOME: d.dir };
+  return { dir, project, env };
+}
+
+async function ids(d: Daemon, project: string): Promise<Map<string, string>> {
+  const r = await d.cli(['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Names}} {{.ID}}']);
+  assert.equal(r.code, 0, r.stderr);
+  return new Map(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+}
+
+test("Debian's docker-compose runs the three-service app against berth: up, reach, scale, recreate what changed, logs, exec, run, down", async (t) => {
+  const d = await daemonWithBusybox(t);
+  const port = await freePort();
+  const { dir, project, env } = await app(d, port);
+  const compose = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const r = await run('docker-compose', ['-p', project, ...args], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `docker-compose ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+  // no `down` hook: the daemon's own cleanup (registered first, run first) removes its
+  // containers, networks and volumes, also when the test fails half-way
+
+  await compose(['up', '-d']);
+  // the published port, on loopback
+  const page = await until('the web page', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    return res?.ok ? await res.text() : undefined;
+  });
+  assert.equal(page, 'hello from web (hi)\n');
+  // the worker reaches web by its service name and writes to the shared volume the store serves
+  const fromWeb = await until('the worker to fetch from web', async () => {
+    const r = await run('docker-compose', ['-p', project, 'exec', '-T', 'store', 'cat', '/data/fromweb'], { cwd: dir, env });
+    return r.code === 0 && r.stdout ? r.stdout : undefined;
+  });
+  assert.equal(fromWeb, 'hello from web (hi)\n');
+  const ps = await compose(['ps']);
+  assert.match(ps.stdout, new RegExp(`${project}_web_1 .*Up \\(healthy\\)`));
+  assert.match(ps.stdout, new RegExp(`127\\.0\\.0\\.1:${port}->8080/tcp`));
+
+  // scale the worker; both replicas run
+  await compose(['up', '-d', '--scale', 'worker=2']);
+  const scaled = await ids(d, project);
+  assert.deepEqual([...scaled.keys()].sort(), [`${project}_store_1`, `${project}_web_1`, `${project}_worker_1`, `${project}_worker_2`]);
+
+  // change only the worker: only it is recreated, web and store keep their containers
+  await compose(['up', '-d', '--scale', 'worker=2'], { WORKER_MODE: 'changed' });
+  const after = await ids(d, project);
+  assert.equal(after.get(`${project}_web_1`), scaled.get(`${project}_web_1`));
+  assert.equal(after.get(`${project}_store_1`), scaled.get(`${project}_store_1`));
+  assert.notEqual(after.get(`${project}_worker_1`), scaled.get(`${project}_worker_1`));
+  const mode = await compose(['exec', '-T', '--index', '1', 'worker', 'sh', '-c', 'echo $MODE'], { WORKER_MODE: 'changed' });
+  assert.equal(mode.stdout, 'changed\n');
+
+  const logs = await compose(['logs', '--no-color', '--tail', '5', 'worker'], { WORKER_MODE: 'changed' });
+  assert.match(logs.stdout, /worker_1 +\| tick/);
+  const oneoff = await compose(['run', '--rm', '--no-deps', 'store', 'echo', 'one-off'], { WORKER_MODE: 'changed' });
+  assert.match(oneoff.stdout, /one-off/);
+
+  // down -v: containers, the network and the volume are gone
+  await compose(['down', '-v', '-t', '1'], { WORKER_MODE: 'changed' });
+  assert.equal((await ids(d, project)).size, 0);
+  const nets = await d.cli(['network', 'ls', '--format', '{{.Name}}']);
+  assert.ok(!nets.stdout.includes(project), nets.stdout);
+  const vols = await d.cli(['volume', 'ls', '-q']);
+  assert.ok(!vols.stdout.includes(project), vols.stdout);
+});
