@@ -129,3 +129,47 @@ export function writeJson(res: ServerResponse, status: number, value: unknown): 
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
+
+const MAX_UPGRADE_BODY = 64 * 1024;
+
+/**
+ * The JSON body of an upgrade request. Node hands an upgrade over before its
+ * body is parsed: the bytes are on the socket, Content-Length of them.
+ */
+export async function readUpgradeBody(req: IncomingMessage): Promise<unknown> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_UPGRADE_BODY) throw new BerthError('invalid_argument', 'invalid Content-Length');
+  if (length === 0) return {};
+  const socket = req.socket;
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onEnd);
+    };
+    const onData = (b: Buffer) => {
+      chunks.push(b);
+      got += b.length;
+      if (got < length) return;
+      cleanup();
+      socket.pause();
+      const all = Buffer.concat(chunks);
+      if (all.length > length) socket.unshift(all.subarray(length)); // stdin that followed the body
+      resolve(all.subarray(0, length));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new BerthError('invalid_argument', 'request body ended early'));
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onEnd);
+  });
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new BerthError('invalid_argument', `invalid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -6,7 +6,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { BerthError, isCode } from '../../errors/index.js';
 import type { ContainerService, CreateRequest, LogEntry, LogsOptions, UpdateRequest, WaitCondition } from '../../container/types.js';
 import type { RequestContext, Router } from '../router.js';
-import { boolValue, parseFilters, readJson, writeJson } from '../request.js';
+import { boolValue, parseFilters, readJson, readUpgradeBody, writeJson } from '../request.js';
 import { encodeEntry, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream-mux.js';
 
 const LIST_FILTERS = [
@@ -111,6 +111,7 @@ function forwardStdin(conn: Duplex, containers: ContainerService, id: string, si
   };
   conn.once('end', finish);
   conn.once('close', finish);
+  conn.resume(); // reading the request body may have paused the socket
   void (async () => {
     try {
       const stdin = await containers.attachStdin!(id, signal);
@@ -293,6 +294,8 @@ export function containerRoutes(router: Router, containers: ContainerService): v
     const abort = new AbortController();
     signal.addEventListener('abort', () => abort.abort(), { once: true });
     if (ctx.hijack) {
+      // dockerd ignores an attach body (dockerode sends its options as one): it is not stdin
+      await readUpgradeBody(ctx.req);
       out = ctx.hijack(contentType);
       out.on('close', () => abort.abort());
       out.on('error', () => abort.abort());

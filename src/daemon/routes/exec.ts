@@ -1,12 +1,11 @@
 // Exec endpoints: create (201 {Id}), start (the connection hijacked like
 // attach, the process's output in stdcopy frames; a start failure is written
 // on the stream followed by "\r\n", as dockerd does), inspect, resize.
-import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { BerthError } from '../../errors/index.js';
 import type { ExecCreateRequest, ExecManager } from '../../container/index.js';
 import type { Router } from '../router.js';
-import { readJson, writeJson } from '../request.js';
+import { readJson, readUpgradeBody, writeJson } from '../request.js';
 import { MULTIPLEXED_STREAM, muxFrame, RAW_STREAM, type StreamId } from '../stream-mux.js';
 
 export type ExecService = Pick<ExecManager, 'create' | 'start' | 'inspect'> & Partial<Pick<ExecManager, 'resize'>>;
@@ -15,50 +14,6 @@ interface ExecStartConfig {
   Detach?: boolean;
   Tty?: boolean;
   ConsoleSize?: [number, number] | null;
-}
-
-const MAX_START_BODY = 64 * 1024;
-
-/**
- * The JSON body of an upgrade request. Node hands an upgrade over before its
- * body is parsed: the bytes are on the socket, Content-Length of them.
- */
-async function readUpgradeBody(req: IncomingMessage): Promise<unknown> {
-  const length = Number(req.headers['content-length'] ?? 0);
-  if (!Number.isInteger(length) || length < 0 || length > MAX_START_BODY) throw new BerthError('invalid_argument', 'invalid Content-Length');
-  if (length === 0) return {};
-  const socket = req.socket;
-  const body = await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const cleanup = () => {
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('error', onEnd);
-    };
-    const onData = (b: Buffer) => {
-      chunks.push(b);
-      got += b.length;
-      if (got < length) return;
-      cleanup();
-      socket.pause();
-      const all = Buffer.concat(chunks);
-      if (all.length > length) socket.unshift(all.subarray(length)); // stdin that followed the body
-      resolve(all.subarray(0, length));
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new BerthError('invalid_argument', 'request body ended early'));
-    };
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('error', onEnd);
-  });
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (err) {
-    throw new BerthError('invalid_argument', `invalid JSON: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /** Copies a process stream onto the connection as frames of `stream` (raw for 0: a terminal), with backpressure; resolves at its end. */
