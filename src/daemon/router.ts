@@ -27,6 +27,8 @@ export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
 interface Route {
   method: string;
+  /** the template as registered, e.g. `/images/{name:.*}/json` */
+  path: string;
   pattern: RegExp;
   names: string[];
   handler: Handler;
@@ -52,7 +54,7 @@ export class Router {
         return m[2] === '.*' ? '(.+)' : '([^/]+)';
       })
       .join('');
-    this.#routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
+    this.#routes.push({ method, path, pattern: new RegExp(`^${source}$`), names, handler });
     return this;
   }
 
@@ -67,6 +69,11 @@ export class Router {
   }
   head(path: string, handler: Handler): this {
     return this.add('HEAD', path, handler);
+  }
+
+  /** What was registered, in order, with the path templates as given (docs/compatibility.md is checked against it). */
+  routes(): { method: string; path: string }[] {
+    return this.#routes.map(({ method, path }) => ({ method, path }));
   }
 
   /** The first route matching method and (already decoded, unversioned) path. */
