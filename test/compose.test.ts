@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { daemonWithBusybox, freePort, run, type Daemon } from './harness/index.js';
 
-const APP = fileURLToPath(new URL('../../test/fixtures/compose/app', import.meta.url));
+const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
+const APP = join(CHECKOUT, 'test/fixtures/compose/app');
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -92,4 +93,86 @@ test("Debian's docker-compose runs the three-service app against berth: up, reac
   assert.ok(!nets.stdout.includes(project), nets.stdout);
   const vols = await d.cli(['volume', 'ls', '-q']);
   assert.ok(!vols.stdout.includes(project), vols.stdout);
+});
+
+test('berth compose runs the same app: up -d, config, ps, logs, exec, scale, recreate what changed, run, down -v, and docker-compose sees its containers', async (t) => {
+  const d = await daemonWithBusybox(t);
+  const port = await freePort();
+  const { dir, project, env } = await app(d, port);
+  const berthCompose = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', project, ...args], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `berth compose ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+
+  const config = await berthCompose(['config']);
+  assert.match(config.stdout, new RegExp(`published: "?${port}"?`));
+  assert.match(config.stdout, /condition: service_healthy/);
+
+  await berthCompose(['up', '-d']);
+  const page = await until('the web page', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    return res?.ok ? await res.text() : undefined;
+  });
+  assert.equal(page, 'hello from web (hi)\n');
+  const fromWeb = await until('the worker to fetch from web', async () => {
+    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', project, 'exec', '-T', 'store', 'cat', '/data/fromweb'], { cwd: dir, env });
+    return r.code === 0 && r.stdout ? r.stdout : undefined;
+  });
+  assert.equal(fromWeb, 'hello from web (hi)\n');
+  const ps = await berthCompose(['ps']);
+  assert.match(ps.stdout, new RegExp(`${project}-web-1 `));
+  assert.match(ps.stdout, /healthy/);
+
+  // compose's names and labels: docker-compose lists the containers berth compose made
+  const theirs = await run('docker-compose', ['-p', project, 'ps', '-q'], { cwd: dir, env });
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.equal(theirs.stdout.trim().split('\n').length, 3, theirs.stdout);
+
+  await berthCompose(['up', '-d', '--scale', 'worker=2']);
+  const scaled = await ids(d, project);
+  assert.deepEqual([...scaled.keys()].sort(), [`${project}-store-1`, `${project}-web-1`, `${project}-worker-1`, `${project}-worker-2`]);
+  await berthCompose(['up', '-d', '--scale', 'worker=2'], { WORKER_MODE: 'changed' });
+  const after = await ids(d, project);
+  assert.equal(after.get(`${project}-web-1`), scaled.get(`${project}-web-1`));
+  assert.equal(after.get(`${project}-store-1`), scaled.get(`${project}-store-1`));
+  assert.notEqual(after.get(`${project}-worker-1`), scaled.get(`${project}-worker-1`));
+
+  const logs = await berthCompose(['logs', '--no-color', '--tail', '5', 'worker'], { WORKER_MODE: 'changed' });
+  assert.match(logs.stdout, /worker-1 +\| tick/);
+  const oneoff = await berthCompose(['run', '--rm', '--no-deps', 'store', 'echo', 'one-off'], { WORKER_MODE: 'changed' });
+  assert.match(oneoff.stdout, /one-off/);
+
+  await berthCompose(['down', '-v', '-t', '1'], { WORKER_MODE: 'changed' });
+  assert.equal((await ids(d, project)).size, 0);
+  const nets = await d.cli(['network', 'ls', '--format', '{{.Name}}']);
+  assert.ok(!nets.stdout.includes(project), nets.stdout);
+  const vols = await d.cli(['volume', 'ls', '-q']);
+  assert.ok(!vols.stdout.includes(project), vols.stdout);
+});
+
+test('berth compose: an invalid file names the path, an unknown key is reported, a missing image stops up naming the service', async (t) => {
+  const d = await daemonWithBusybox(t);
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const dir = join(d.dir, 'bad');
+  await mkdir(dir, { recursive: true });
+  const compose = (args: string[]) => run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', ...args], { cwd: dir, env: { ...process.env, HOME: d.dir } });
+  await writeFile(join(dir, 'compose.yaml'), 'services:\n  web:\n    image: busybox\n    prots: ["80"]\n    ports: [{}]\n');
+  const invalid = await compose(['config']);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /services\.web Additional property prots is not allowed/);
+  // an image that cannot be pulled stops up before anything is created, naming the service
+  await writeFile(join(dir, 'compose.yaml'), 'services:\n  ok:\n    image: busybox\n    command: sleep 60\n  broken:\n    image: 127.0.0.1:9/nope:1\n    depends_on: [ok]\n');
+  const noImage = await compose(['-p', 'badproj', 'up', '-d']);
+  assert.equal(noImage.code, 1);
+  assert.match(noImage.stderr, /broken/);
+  // a container that cannot start stops up naming it; what was created stays for down
+  await writeFile(join(dir, 'compose.yaml'), 'services:\n  ok:\n    image: busybox\n    command: sleep 60\n  broken:\n    image: busybox\n    command: ["/no/such/binary"]\n    depends_on: [ok]\n');
+  const up = await compose(['-p', 'badproj', 'up', '-d']);
+  assert.equal(up.code, 1);
+  assert.match(up.stderr, /broken/);
+  // what was created stays for down to clean
+  assert.match((await d.cli(['ps', '-a', '--format', '{{.Names}}'])).stdout, /badproj-ok-1/);
+  assert.equal((await compose(['-p', 'badproj', 'down'])).code, 0);
+  assert.equal((await d.cli(['ps', '-a', '-q'])).stdout, '');
 });

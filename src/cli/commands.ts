@@ -10,6 +10,7 @@ import { CP_COMMANDS } from './cp-commands.js';
 import { NETWORK_COMMANDS } from './network-commands.js';
 import { REGISTRY_COMMANDS } from './registry-commands.js';
 import { BUILD_COMMANDS } from './build-commands.js';
+import { COMPOSE_COMMANDS } from './compose-commands.js';
 
 export interface CommandDef {
   /** Canonical path, e.g. ['image', 'ls']. */
@@ -547,6 +548,7 @@ export const COMMANDS: CommandDef[] = [
   ...NETWORK_COMMANDS,
   ...REGISTRY_COMMANDS,
   ...BUILD_COMMANDS,
+  ...COMPOSE_COMMANDS,
 ];
 
 /** Management groups shown in help: berth image ..., berth system ... */
