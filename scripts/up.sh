@@ -28,6 +28,11 @@ bin/berth version
 if ! bin/berth image inspect busybox:latest >/dev/null 2>&1; then
   rootfs_tar | bin/berth import --change 'CMD ["sh"]' --message "busybox from Debian's busybox-static" - busybox:latest
 fi
+# `docker compose` (the docker CLI's plugin) as berth compose, unless another Compose plugin is installed.
+plugins=/usr/local/lib/docker/cli-plugins
+if [ ! -e "$plugins/docker-compose" ] || [ "$(readlink "$plugins/docker-compose")" = "$PWD/bin/docker-compose" ]; then
+  mkdir -p "$plugins" && ln -sfn "$PWD/bin/docker-compose" "$plugins/docker-compose"
+fi
 bin/berth images
 bin/berth run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), pid $$"'
 echo

@@ -4,11 +4,14 @@
 // and a Network with aliases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { daemonWithBusybox } from './harness/index.js';
+import { fileURLToPath } from 'node:url';
+import { daemonWithBusybox, freePort } from './harness/index.js';
 
-test('testcontainers: GenericContainer with ports and wait strategies, copied files, exec, a Network', async (t) => {
+const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
+
+test('testcontainers: GenericContainer with ports and wait strategies, copied files, exec, a Network, a DockerComposeEnvironment', async (t) => {
   // node:test runs after-hooks first-registered-first: ours (stop what testcontainers
   // started, newest first) is registered before the daemon's, so it runs while the daemon is up
   const undo: (() => Promise<unknown>)[] = [];
@@ -20,7 +23,12 @@ test('testcontainers: GenericContainer with ports and wait strategies, copied fi
   process.env.DOCKER_HOST = d.host;
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
-  const { GenericContainer, Network, Wait } = await import('testcontainers');
+  // `docker compose` is berth compose through the CLI plugin bin/docker-compose, in this test's docker config
+  const dockerConfig = join(d.dir, 'docker-config');
+  await mkdir(join(dockerConfig, 'cli-plugins'), { recursive: true });
+  await symlink(join(CHECKOUT, 'bin/docker-compose'), join(dockerConfig, 'cli-plugins', 'docker-compose'));
+  process.env.DOCKER_CONFIG = dockerConfig;
+  const { DockerComposeEnvironment, GenericContainer, Network, Wait } = await import('testcontainers');
 
   const file = join(d.dir, 'index.html');
   await writeFile(file, 'served from a copied file\n');
@@ -51,4 +59,17 @@ test('testcontainers: GenericContainer with ports and wait strategies, copied fi
   const fetched = await client.exec(['wget', '-q', '-O', '-', 'http://pong-server/']);
   assert.equal(fetched.exitCode, 0, fetched.output);
   assert.equal(fetched.output, 'pong\n');
+
+  // the three-service Compose app of the compose tests, brought up by testcontainers (docker compose → berth compose)
+  const appDir = join(d.dir, 'app');
+  await cp(join(CHECKOUT, 'test/fixtures/compose/app'), appDir, { recursive: true });
+  const port = await freePort();
+  const environment = await new DockerComposeEnvironment(appDir, 'compose.yaml')
+    .withEnvironment({ WEB_PORT: String(port) })
+    .withWaitStrategy('web-1', Wait.forHealthCheck())
+    .up();
+  undo.push(() => environment.down({ removeVolumes: true }));
+  const composedWeb = environment.getContainer('web-1');
+  const page = await fetch(`http://${composedWeb.getHost()}:${composedWeb.getMappedPort(8080)}/`);
+  assert.equal(await page.text(), 'hello from web (hi)\n');
 });

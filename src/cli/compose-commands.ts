@@ -128,6 +128,7 @@ export const COMPOSE_SUBCOMMANDS: ComposeSubcommand[] = [
       { name: 'index', type: 'string', default: '1', description: 'Index of the container if service has multiple replicas' },
     ],
   },
+  { name: 'version', usage: '[OPTIONS]', description: 'Show the Docker Compose version information', flags: [{ name: 'short', type: 'bool', description: 'Shows only the version number' }] },
   { name: 'ls', usage: '[OPTIONS]', description: 'List running compose projects', flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Show all stopped Compose projects' }, { name: 'quiet', short: 'q', type: 'bool', description: 'Only display project names' }] },
 ];
 

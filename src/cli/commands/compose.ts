@@ -51,6 +51,10 @@ export const compose: Handler = async (ctx, { flags, args }) => {
     return 0;
   }
   const compose = await import('../../compose/index.js');
+  if (name === 'version') {
+    ctx.stdout.write(bool(parsed.flags, 'short') ? `${compose.COMPOSE_VERSION}\n` : `Docker Compose version v${compose.COMPOSE_VERSION}\n`);
+    return 0;
+  }
   if (name === 'ls') {
     const projects = await compose.listProjects(engineApi(ctx), bool(parsed.flags, 'all'));
     if (bool(parsed.flags, 'quiet')) for (const p of projects) ctx.stdout.write(`${p.name}\n`);
