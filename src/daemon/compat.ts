@@ -229,7 +229,7 @@ export const CLIENTS_VERIFIED: readonly VerifiedClient[] = [
   {
     client: 'testcontainers (Node)',
     version: '11.14.0',
-    what: 'GenericContainer with an exposed port, log-line and listening-port wait strategies, copied files, exec, a Network with aliases (reaper off)',
+    what: 'GenericContainer with an exposed port, log-line and listening-port wait strategies, copied files, exec, a Network with aliases, a DockerComposeEnvironment (docker compose through bin/docker-compose), reaper off',
     tests: ['test/testcontainers.test.ts'],
   },
 ];
