@@ -217,7 +217,7 @@ export const CLIENTS_VERIFIED: readonly VerifiedClient[] = [
   {
     client: 'docker-py',
     version: '5.0.3',
-    what: 'containers, logs, exec (stream, demux), archives, stats, images, build, networks, volumes, events, df, prunes, attach socket',
+    what: 'containers, logs, exec (stream, demux), archives, stats, images, build, push and pull, networks, volumes, events, df, prunes, attach socket',
     tests: ['test/docker-py.test.ts', 'test/clients/test_docker_py.py'],
   },
   {

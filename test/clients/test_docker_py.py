@@ -178,3 +178,16 @@ def test_attach_socket(client):
         assert c.wait(timeout=10)["StatusCode"] == 0
     finally:
         c.remove(force=True)
+
+
+def test_push_pull(client):
+    registry = os.environ["BERTH_TEST_REGISTRY"]
+    repo = f"{registry}/py/{uid('bb')}"
+    client.images.get("busybox").tag(repo, "1")
+    lines = list(client.images.push(repo, tag="1", stream=True, decode=True))
+    assert not [l for l in lines if "error" in l], lines
+    assert any("digest" in (l.get("aux") or {}) or "digest:" in (l.get("status") or "") for l in lines), lines
+    client.images.remove(f"{repo}:1")
+    pulled = client.images.pull(repo, tag="1")
+    assert f"{repo}:1" in pulled.tags
+    client.images.remove(f"{repo}:1")
