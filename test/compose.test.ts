@@ -176,3 +176,42 @@ test('berth compose: an invalid file names the path, an unknown key is reported,
   assert.equal((await compose(['-p', 'badproj', 'down'])).code, 0);
   assert.equal((await d.cli(['ps', '-a', '-q'])).stdout, '');
 });
+
+test('berth compose: push and pull with berth login credentials, build, up --wait, images, top, port', async (t) => {
+  const { startRegistry } = await import('./harness/index.js');
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const creds = { user: 'composer', password: 'pw-compose-1' };
+  const reg = await startRegistry(t, { htpasswd: creds });
+  const d = await daemonWithBusybox(t);
+  const dir = join(d.dir, 'pushapp');
+  await mkdir(join(dir, 'web'), { recursive: true });
+  await writeFile(join(dir, 'web', 'Dockerfile'), 'FROM busybox\nRUN echo built-by-compose > /index.html\nCMD ["httpd", "-f", "-p", "8080", "-h", "/"]\n');
+  const port = await freePort();
+  await writeFile(
+    join(dir, 'compose.yaml'),
+    `services:\n  web:\n    build: ./web\n    image: ${reg.host}/apps/web:1\n    ports: ["127.0.0.1:${port}:8080"]\n    healthcheck:\n      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]\n      interval: 1s\n`,
+  );
+  const env = { ...process.env, HOME: join(d.dir, 'home') }; // the HOME d.cli uses, so `berth login` is seen
+  const compose = async (args: string[]) => {
+    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'pushapp', ...args], { cwd: dir, env, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `berth compose ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+  await compose(['build']);
+  // pushing needs the registry's credentials: without a login it is refused, after `berth login` it goes through
+  const refused = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'pushapp', 'push'], { cwd: dir, env });
+  assert.notEqual(refused.code, 0);
+  const login = await d.cli(['login', '-u', creds.user, '--password-stdin', reg.host], { input: `${creds.password}\n` });
+  assert.equal(login.code, 0, login.stderr);
+  await compose(['push']);
+  assert.equal((await d.cli(['rmi', `${reg.host}/apps/web:1`])).code, 0);
+  await compose(['pull']);
+  await compose(['up', '-d', '--wait', '--no-build']);
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(await res.text(), 'built-by-compose\n');
+  assert.match((await compose(['images'])).stdout, new RegExp(`${reg.host}/apps/web`));
+  assert.match((await compose(['top'])).stdout, /httpd/);
+  assert.equal((await compose(['port', 'web', '8080'])).stdout.trim(), `127.0.0.1:${port}`);
+  await compose(['down', '--rmi', 'all']);
+  assert.equal((await d.cli(['image', 'inspect', `${reg.host}/apps/web:1`])).code, 1);
+});

@@ -9,9 +9,18 @@ import type { EngineApi, Project } from '../../compose/types.js';
 /** The CLI's ApiClient seen as the engine's EngineApi. */
 export function engineApi(ctx: CommandContext): EngineApi {
   const client = ctx.client();
+  /** Pulls and pushes carry the stored credentials of the image's registry, as `berth pull`/`push` do. */
+  const withAuth = async (path: string, options: Parameters<EngineApi['stream']>[2]): Promise<Parameters<EngineApi['stream']>[2]> => {
+    const push = /^\/images\/(.+)\/push$/.exec(path);
+    const image = path === '/images/create' ? options?.query?.fromImage : push ? decodeURIComponent(push[1] as string) : undefined;
+    if (typeof image !== 'string' || !image) return options;
+    const [{ registryAuthHeader }, { parseReference }] = await Promise.all([import('./images.js'), import('../reference.js')]);
+    const auth = await registryAuthHeader(ctx, parseReference(image).domain);
+    return { ...options, headers: { ...options?.headers, ...auth } };
+  };
   return {
     json: (method, path, options) => client.json(method, path, options),
-    stream: (method, path, options) => client.request(method, path, options),
+    stream: async (method, path, options) => client.request(method, path, await withAuth(path, options)),
   };
 }
 
