@@ -215,3 +215,17 @@ test('berth compose: push and pull with berth login credentials, build, up --wai
   await compose(['down', '--rmi', 'all']);
   assert.equal((await d.cli(['image', 'inspect', `${reg.host}/apps/web:1`])).code, 1);
 });
+
+test('berth compose up in the foreground: prefixed output of every service, returns when they have all exited', async (t) => {
+  const d = await daemonWithBusybox(t);
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const dir = join(d.dir, 'fg');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'compose.yaml'), 'services:\n  a:\n    image: busybox\n    command: sh -c "echo from a; sleep 1; echo a done"\n  b:\n    image: busybox\n    command: sh -c "echo from b; exit 3"\n');
+  const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fg', 'up'], { cwd: dir, env: { ...process.env, HOME: d.dir }, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^fg-a-1 {2}\| from a$/m);
+  assert.match(r.stdout, /^fg-a-1 {2}\| a done$/m);
+  assert.match(r.stdout, /^fg-b-1 {2}\| from b$/m);
+  assert.match(r.stdout, /fg-b-1 exited with code 3/);
+});
