@@ -239,6 +239,14 @@ test('the docker CLI builds through berth (classic builder API), .dockerignore a
   const again = await d.docker(['build', '-q', '-t', 'viadocker', dir]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout.trim(), (await inspect(d, 'viadocker')).Id);
+  // --add-host and --network reach the RUN containers; a resource limit the builder can't apply is refused by name
+  const netctx = await context(d, 'dockernet', { Dockerfile: 'FROM busybox\nRUN grep -q "10.1.2.3.*myhost" /etc/hosts && ls /sys/class/net > /ifaces\nCMD ["cat", "/ifaces"]\n' });
+  const withNet = await d.docker(['build', '-q', '--add-host', 'myhost:10.1.2.3', '--network', 'none', '-t', 'netbuilt', netctx]);
+  assert.equal(withNet.code, 0, withNet.stderr);
+  assert.equal((await d.docker(['run', '--rm', 'netbuilt'])).stdout, 'lo\n');
+  const limited = await d.docker(['build', '-m', '64m', netctx]);
+  assert.notEqual(limited.code, 0);
+  assert.match(limited.stderr, /build resource limits \(memory\) are not supported/);
   // a failing RUN: the docker CLI exits with errorDetail.code, the command's exit code, as with dockerd
   const bad = await context(d, 'dockerbad', { Dockerfile: 'FROM busybox\nRUN exit 3\n' });
   const failed = await d.docker(['build', bad]);

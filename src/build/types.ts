@@ -24,6 +24,10 @@ export interface BuildRequest {
   rm: boolean;
   /** remove intermediate containers even after a failed step (forcerm) */
   forceRm: boolean;
+  /** networkmode: the network RUN steps join unless RUN --network says otherwise (default: the default bridge) */
+  networkMode?: string;
+  /** extrahosts: "host:ip" entries added to the RUN containers' /etc/hosts */
+  extraHosts?: string[];
   /** berth's CLI asks for berth.step / berth.log records (query berthprogress=1) */
   stepRecords: boolean;
   /** registry auth for FROM pulls, as X-Registry-Config: server → {username, password, ...} */

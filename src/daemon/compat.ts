@@ -63,7 +63,7 @@ export const ENDPOINTS_BY_TAG: Readonly<Record<string, Table>> = {
       status: 'partial',
       note:
         'classic builder only: BuildKit (`version=2`) is refused, `RUN --mount` is unsupported; ' +
-        '`remote`, `cachefrom`, `extrahosts`, `networkmode`, `squash`, `outputs`, `shmsize` and the resource limits are ignored',
+        '`remote`, `squash`, `outputs` and resource limits (`memory`, `cpushares`, `shmsize`...) are refused by name; `cachefrom` is ignored',
     },
     'POST /build/prune': { status: 'partial', note: '`keep-storage`, `reserved-space`, `max-used-space`, `min-free-space` are ignored' },
     'POST /images/create': { status: 'partial', note: 'pull and `fromSrc=-` import; importing from a URL is refused' },

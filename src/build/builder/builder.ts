@@ -450,7 +450,7 @@ class BuildRun {
     const argv = runArgv(inst, shell);
     const args = this.#runArgs(state);
     const text = formatCreatedBy(inst, { shell, buildArgs: args.recorded.map((kv) => ({ key: kv.slice(0, kv.indexOf('=')), value: kv.slice(kv.indexOf('=') + 1) })) });
-    next.key = hash(state.key, 'run', argv, args.recorded, inst.network ?? '');
+    next.key = hash(state.key, 'run', argv, args.recorded, inst.network ?? this.#req.networkMode ?? '', this.#req.extraHosts ?? []);
     const history = { created_by: text };
     const cached = this.#req.noCache ? undefined : this.#cache.get(next.key, (id) => this.#exists(id));
     if (cached) {
@@ -469,7 +469,10 @@ class BuildRun {
       Healthcheck: { Test: ['NONE'] },
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { NetworkMode: inst.network === 'none' ? 'none' : inst.network === 'host' ? 'host' : 'default' },
+      HostConfig: {
+        NetworkMode: inst.network === 'none' ? 'none' : inst.network === 'host' ? 'host' : (this.#req.networkMode ?? 'default'),
+        ...(this.#req.extraHosts?.length ? { ExtraHosts: this.#req.extraHosts } : {}),
+      },
     } as CreateRequest;
     const id = await this.#withContainer(req, async (cid) => {
       step.runningIn(cid);

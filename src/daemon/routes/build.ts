@@ -38,6 +38,15 @@ function registryConfig(header: string | string[] | undefined): BuildRequest['re
 export function buildRoutes(router: Router, builder: BuildService): void {
   router.post('/build', async ({ req, res, query, signal }) => {
     if (query.get('version') === '2') throw new BerthError('invalid_argument', 'BuildKit (version=2) is not supported by this daemon: use the classic builder API');
+    // Options whose silent omission would change the result are refused by name (dockerd's
+    // CLI sends the resource ones as 0 when unset: only values that ask for something count).
+    if (query.get('remote')) throw new BerthError('invalid_argument', 'remote build contexts (remote=) are not supported: send the context as the request body');
+    if (boolValue(query, 'squash')) throw new BerthError('invalid_argument', 'squash is not supported');
+    if (query.get('outputs') && query.get('outputs') !== '[]') throw new BerthError('invalid_argument', 'outputs are not supported by the classic builder');
+    for (const limit of ['memory', 'memswap', 'cpushares', 'cpuquota', 'cpuperiod', 'shmsize', 'cpusetcpus', 'cpusetmems']) {
+      const v = query.get(limit);
+      if (v && v !== '0' && v !== '-1') throw new BerthError('invalid_argument', `build resource limits (${limit}) are not supported`);
+    }
     const request: BuildRequest = {
       tags: query.getAll('t').filter(Boolean),
       dockerfile: query.get('dockerfile') || 'Dockerfile',
@@ -50,6 +59,8 @@ export function buildRoutes(router: Router, builder: BuildService): void {
       quiet: boolValue(query, 'q'),
       rm: query.has('rm') ? boolValue(query, 'rm') : true,
       forceRm: boolValue(query, 'forcerm'),
+      ...(query.get('networkmode') && query.get('networkmode') !== 'default' ? { networkMode: query.get('networkmode') as string } : {}),
+      ...(query.getAll('extrahosts').some(Boolean) ? { extraHosts: query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean) } : {}),
       stepRecords: boolValue(query, 'berthprogress'),
       registryAuth: registryConfig(req.headers['x-registry-config']),
     };
