@@ -17,6 +17,11 @@ export interface NativeSys {
   setTtyOpost(fd: number, on: boolean): void;
   /** a new network namespace bind-mounted on `path` (an existing file), loopback up */
   createNetns(path: string): void;
+  /**
+   * sendfile(2) of count bytes of inFd from offset to the socket outFd, on the thread
+   * pool (the one asynchronous call here); the socket may be non-blocking.
+   */
+  sendFile(outFd: number, inFd: number, offset: number, count: number, cb: (err: (Error & { errno?: number }) | null, sent: number) => void): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

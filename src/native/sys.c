@@ -21,6 +21,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sendfile.h>
+#include <poll.h>
 
 #define MAX_STR 8192
 
@@ -238,6 +240,88 @@ static napi_value js_create_netns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sendFile(outFd, inFd, offset, count, cb): copy a file range to a socket in the kernel
+   (zero-copy), on the libuv thread pool. The socket is non-blocking (libuv's): on EAGAIN
+   the worker waits for it to be writable, up to 30 s per wait. cb(err | null, bytesSent). */
+struct sendfile_job {
+  int out_fd, in_fd;
+  int64_t offset, count, sent;
+  int err;
+  napi_async_work work;
+  napi_ref cb;
+};
+
+static void sendfile_execute(napi_env env, void *data) {
+  (void)env;
+  struct sendfile_job *j = data;
+  off_t off = (off_t)j->offset;
+  while (j->sent < j->count) {
+    size_t want = (size_t)(j->count - j->sent);
+    if (want > (1u << 30)) want = 1u << 30;
+    ssize_t n = sendfile(j->out_fd, j->in_fd, &off, want);
+    if (n > 0) { j->sent += n; continue; }
+    if (n == 0) { j->err = EPIPE; return; } /* the file is shorter than asked */
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      struct pollfd p = {j->out_fd, POLLOUT, 0};
+      int r = poll(&p, 1, 30000);
+      if (r == 0) { j->err = ETIMEDOUT; return; }
+      if (r < 0 && errno != EINTR) { j->err = errno; return; }
+      if (r > 0 && (p.revents & (POLLERR | POLLHUP))) { j->err = EPIPE; return; }
+      continue;
+    }
+    j->err = errno;
+    return;
+  }
+}
+
+static void sendfile_complete(napi_env env, napi_status status, void *data) {
+  struct sendfile_job *j = data;
+  napi_value cb, undef, args[2];
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_undefined(env, &undef);
+  if (j->err || status != napi_ok) {
+    napi_value msg, code;
+    int e = j->err ? j->err : EIO;
+    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &args[0]);
+    napi_create_int32(env, e, &code);
+    napi_set_named_property(env, args[0], "errno", code);
+  } else {
+    napi_get_null(env, &args[0]);
+  }
+  napi_create_int64(env, j->sent, &args[1]);
+  napi_call_function(env, undef, cb, 2, args, NULL);
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_send_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t out_fd, in_fd;
+  int64_t offset, count;
+  napi_valuetype t;
+  if (argc < 5 || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok || napi_get_value_int32(env, argv[1], &in_fd) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok ||
+      napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function || offset < 0 || count < 0)
+    return bad_args(env, "sendFile(outFd, inFd, offset, count, cb)");
+  struct sendfile_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, ENOMEM, "calloc", "sendFile");
+  j->out_fd = out_fd;
+  j->in_fd = in_fd;
+  j->offset = offset;
+  j->count = count;
+  napi_create_reference(env, argv[4], 1, &j->cb);
+  napi_value name;
+  napi_create_string_utf8(env, "berth.sendFile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, sendfile_execute, sendfile_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -248,6 +332,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
       {"setTtyOpost", NULL, js_set_tty_opost, NULL, NULL, NULL, napi_default, NULL},
       {"createNetns", NULL, js_create_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"sendFile", NULL, js_send_file, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
