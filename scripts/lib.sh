@@ -27,7 +27,11 @@ build_berth() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
-  [ -f build/Release/berth_sys.node ] || npx --no-install node-gyp rebuild --silent
+  # the addon and the monitor again when their C sources changed since the last build
+  if [ ! -f build/Release/berth_sys.node ] || [ src/native/sys.c -nt build/Release/berth_sys.node ] \
+    || [ ! -f build/Release/berth-monitor ] || [ src/monitor/berth-monitor.c -nt build/Release/berth-monitor ]; then
+    npx --no-install node-gyp rebuild --silent
+  fi
   npm run --silent build
 }
 

@@ -384,7 +384,7 @@ let sendFileFn: Promise<SendFile | undefined> | undefined;
 /** The native sendfile(2), when the addon is there (the registry image runs without it). */
 function nativeSendFile(): Promise<SendFile | undefined> {
   sendFileFn ??= import('../native/index.js').then(
-    (m) => m.sys.sendFile.bind(m.sys),
+    (m) => (typeof m.sys.sendFile === 'function' ? m.sys.sendFile.bind(m.sys) : undefined), // an addon built before sendFile: stream
     () => undefined,
   );
   return sendFileFn;
