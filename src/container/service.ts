@@ -425,6 +425,9 @@ export class ContainerStore implements ContainerService {
   }
 
   #validateHostConfig(hc: HostConfig): HostConfig {
+    // Refused by name rather than ignored: a linked container would silently not resolve.
+    const links = (hc as { Links?: string[] | null }).Links;
+    if (links?.length) throw invalidArgument('links (--link) are not supported: put the containers on a user-defined network, where they find each other by name');
     const out: HostConfig = { ...hc };
     const mode = networkModeOf(hc);
     if (mode.startsWith('container:')) {
