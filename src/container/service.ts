@@ -425,11 +425,14 @@ export class ContainerStore implements ContainerService {
   }
 
   #validateHostConfig(hc: HostConfig): HostConfig {
-    // Refused by name rather than ignored: a linked container would silently not resolve.
-    const links = (hc as { Links?: string[] | null }).Links;
-    if (links?.length) throw invalidArgument('links (--link) are not supported: put the containers on a user-defined network, where they find each other by name');
     const out: HostConfig = { ...hc };
     const mode = networkModeOf(hc);
+    // Legacy links: on a user-defined network containers already find each other by name
+    // (docker-compose 1.29's `run` sends links there), so they are accepted; on the default
+    // bridge they would be the only way to resolve a name, so they are refused by name.
+    const links = (hc as { Links?: string[] | null }).Links;
+    if (links?.length && (mode === 'default' || mode === 'bridge'))
+      throw invalidArgument('links (--link) are not supported on the default bridge network: put the containers on a user-defined network, where they find each other by name');
     if (mode.startsWith('container:')) {
       const other = this.#find(mode.slice('container:'.length));
       out.NetworkMode = `container:${other.id}`;

@@ -28,7 +28,7 @@ export const ENDPOINTS_BY_TAG: Readonly<Record<string, Table>> = {
     'GET /containers/json': { status: 'full' },
     'POST /containers/create': {
       status: 'partial',
-      note: 'mount types bind, volume and tmpfs only; json-file (and none) log drivers only (others refused by name); `Links` refused by name',
+      note: 'mount types bind, volume and tmpfs only; json-file (and none) log drivers only (others refused by name); `Links` refused by name on the default bridge (accepted on user-defined networks, where names resolve anyway)',
     },
     'GET /containers/{id}/json': { status: 'full' },
     'GET /containers/{id}/top': { status: 'full' },

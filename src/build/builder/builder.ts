@@ -146,8 +146,11 @@ class BuildRun {
   readonly #liveContainers = new Set<string>();
   readonly #tmpDirs: string[] = [];
   readonly #multiStage: boolean;
+  /** the index of the stage the build ends with (--target, else the last) */
+  readonly #target: number;
 
-  constructor(deps: BuilderDeps, cache: BuildCache, req: BuildRequest, program: DockerfileProgram, contextDir: string, report: Reporter, signal: AbortSignal) {
+  constructor(deps: BuilderDeps, cache: BuildCache, req: BuildRequest, program: DockerfileProgram, target: number, contextDir: string, report: Reporter, signal: AbortSignal) {
+    this.#target = target;
     this.#deps = deps;
     this.#cache = cache;
     this.#req = req;
@@ -289,7 +292,7 @@ class BuildRun {
 
   /** Commit what metadata steps are left (and --label on the target) as the stage's image. */
   async #finish(stage: Stage, state: State): Promise<StageResult> {
-    const isTarget = stage.index === this.targetIndex;
+    const isTarget = stage.index === this.#target;
     if (isTarget && Object.keys(this.#req.labels).length) {
       state.config.Labels = { ...(state.config.Labels ?? {}), ...this.#req.labels };
       state.key = hash(state.key, 'labels', this.#req.labels);
@@ -309,8 +312,6 @@ class BuildRun {
     });
     return { imageId: id, config: state.config };
   }
-
-  targetIndex = -1;
 
   async #commitCached(key: string, make: () => Promise<string>): Promise<string> {
     if (!this.#req.noCache) {
@@ -716,8 +717,7 @@ export class Builder {
       const totalSteps = [...needed].reduce((n, i) => n + (program.stages[i]?.instructions.length ?? 0) + 1, 0);
       const report = new Reporter(emit, { quiet: req.quiet, stepRecords: req.stepRecords, totalSteps });
       for (const w of program.warnings) report.warn(w);
-      run = new BuildRun(this.#deps, this.#cache, req, program, ctx.dir, report, signal);
-      run.targetIndex = target;
+      run = new BuildRun(this.#deps, this.#cache, req, program, target, ctx.dir, report, signal);
       // Start every needed stage at once; each waits for the stages it reads from.
       for (const i of needed) run.stage(i);
       const result = await run.stage(target);
