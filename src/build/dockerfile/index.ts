@@ -2,7 +2,9 @@
 // typed stages and instructions (buildProgram), plus the shell-word lexer the
 // builder uses for ${VAR} substitution at each step (expandInstruction), and
 // BuildKit's history strings (formatCreatedBy). Pure: no I/O, no clock.
-// Behaviour and messages follow BuildKit's dockerfile frontend.
+// Behaviour and messages follow BuildKit's dockerfile frontend. Our own rather than
+// npm's dockerfile-ast: that is an editor AST (ranges, diagnostics) without BuildKit's
+// word splitting and ${VAR} expansion, which the builder needs and would write anyway.
 export type * from './types.js';
 export { DockerfileError, ShellLexError } from './errors.js';
 export { parseDockerfile } from './parser.js';
