@@ -3,7 +3,7 @@
 // FollowSymlinkInScope), then mapped through its volume, bind and tmpfs mounts,
 // so a path under a volume reads and writes the volume. Tars are written and
 // read with our own codec (src/util/tar.ts).
-import { open, lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import {
   chmodSync,
   closeSync,
@@ -30,7 +30,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.js';
 import { sys, S_IFBLK, S_IFCHR, S_IFIFO } from '../native/index.js';
-import { decompress, encodeHeader, END_OF_ARCHIVE, padding, TarParser, type TarHeader } from '../storage/index.js';
+import { decompress, encodeHeader, END_OF_ARCHIVE, TarParser, type TarHeader } from '../storage/index.js';
+import { fileEntryBody } from '../util/index.js';
 import type { RootfsView } from './types.js';
 
 /** Docker's ContainerPathStat (the X-Docker-Container-Path-Stat header, base64 JSON). */
@@ -211,7 +212,6 @@ export async function statPath(view: RootfsView, path: string, opts: ContainerNa
 
 // ---- writing tars -------------------------------------------------------------
 
-const READ_SIZE = 1 << 20;
 const devMajor = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
 const devMinor = (rdev: number) => (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
 
@@ -237,28 +237,6 @@ interface WalkOptions {
   mounts: ViewMount[];
   /** container paths whose contents are left out (export: /proc, /sys) */
   skipContents: Set<string>;
-}
-
-async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, left));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size - left);
-      if (bytesRead === 0) {
-        // The file shrank while we read it: pad with zeros so the tar stays well-formed, as the header promised.
-        yield Buffer.alloc(left);
-        break;
-      }
-      left -= bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-  const pad = padding(size);
-  if (pad > 0) yield Buffer.alloc(pad);
 }
 
 /** One entry (and, for a directory, everything below it) named `name` in the tar. */
@@ -318,7 +296,7 @@ async function* walk(o: WalkOptions, host: string, containerPath: string, name: 
       seen.set(key, name);
     }
     yield encodeHeader({ ...header, size: st.size });
-    yield* fileContent(host, st.size);
+    yield* fileEntryBody(host, st.size, 'pad');
   } // sockets are not archived (as docker)
 }
 

@@ -2,13 +2,12 @@
 // devices become .wh.NAME whiteouts, trusted.overlay.opaque=y becomes
 // .wh..wh..opq, xattrs go into PAX records, hardlinks are found by inode.
 // Entries are sorted by name so the same tree gives the same bytes.
-import { open, lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { sys } from '../native/index.js';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../util/tar.js';
+import { encodeHeader, END_OF_ARCHIVE, fileEntryBody, type TarHeader } from '../util/tar.js';
 
-const READ_SIZE = 1 << 20;
 
 function xattrsOf(path: string): { xattrs: Map<string, Buffer> | null; opaque: boolean } {
   let xattrs: Map<string, Buffer> | null = null;
@@ -73,28 +72,9 @@ async function* entries(root: string, rel: string, seen: Map<string, string>): A
         seen.set(key, path);
       }
       yield encodeHeader({ ...base, size: st.size });
-      yield* content(abs, st.size);
+      yield* fileEntryBody(abs, st.size, 'throw');
     } // sockets are not layer content
   }
-}
-
-/** Exactly `size` bytes of the file (a file that changed size under us is an error, not a corrupt tar). */
-async function* content(path: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, left));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size - left);
-      if (bytesRead === 0) throw new Error(`${path} shrank while it was being archived`);
-      left -= bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-  const pad = padding(size);
-  if (pad > 0) yield Buffer.alloc(pad);
 }
 
 /** A layer tar (uncompressed) of an overlay diff directory. */

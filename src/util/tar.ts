@@ -3,6 +3,7 @@
 // security.capability are binary; tar-stream decodes and encodes them as
 // UTF-8 text and ignores PAX uid/gid/mtime), and the applier is faster
 // without a stream object and a callback per entry.
+import { open } from 'node:fs/promises';
 import { BerthError } from '../errors/index.js';
 
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'directory' | 'fifo';
@@ -358,3 +359,33 @@ export function encodeHeader(h: TarHeader): Buffer {
 
 export const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
+
+const BODY_READ_SIZE = 1 << 20;
+
+/**
+ * A regular file's entry body: exactly `size` bytes of it, then the padding to
+ * the next block. A file that shrank while it was read is either padded with
+ * zeros, so the tar stays as its header promised ('pad': docker cp, build
+ * contexts), or an error ('throw': layers, which must be exact).
+ */
+export async function* fileEntryBody(path: string, size: number, onShrink: 'pad' | 'throw'): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(BODY_READ_SIZE, left));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, size - left);
+      if (bytesRead === 0) {
+        if (onShrink === 'throw') throw new Error(`${path} shrank while it was being archived`);
+        yield Buffer.alloc(left);
+        break;
+      }
+      left -= bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+  const pad = padding(size);
+  if (pad > 0) yield Buffer.alloc(pad);
+}

@@ -3,34 +3,11 @@
 // order, directories before their contents, hard links kept, .dockerignore
 // applied, but the Dockerfile and .dockerignore always sent
 // (build.TrimBuildFilesFromExcludes appends "!<them>" when they are excluded).
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { encodeHeader, END_OF_ARCHIVE, padding, type TarHeader } from '../../util/index.js';
+import { encodeHeader, END_OF_ARCHIVE, fileEntryBody, type TarHeader } from '../../util/index.js';
 import { byteOrder, compileIgnore, cleanPath, readDockerignore, type IgnoreMatcher } from './match.js';
-
-const READ_SIZE = 1 << 20;
-
-async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, left));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size - left);
-      if (bytesRead === 0) {
-        yield Buffer.alloc(left); // shrank while read: keep the promised size
-        break;
-      }
-      left -= bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-  const pad = padding(size);
-  if (pad > 0) yield Buffer.alloc(pad);
-}
 
 /** The .dockerignore patterns with the build files re-included, as the docker CLI sends them. */
 export function excludesForBuild(patterns: string[], dockerfile: string): string[] {
@@ -93,7 +70,7 @@ async function* walk(w: Walk, rel: string): AsyncGenerator<Buffer> {
         w.seen.set(key, childRel);
       }
       yield encodeHeader({ ...header, size: st.size });
-      yield* fileContent(host, st.size);
+      yield* fileEntryBody(host, st.size, 'pad');
     } else if (st.isFIFO()) {
       yield encodeHeader({ ...header, type: 'fifo' });
     } // sockets and devices are left out
