@@ -11,16 +11,14 @@
 //
 // The daemon's root, containers, monitors and cgroups, and the floor server are removed at the end.
 import { createServer, Agent, request } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { roundsArg, runMain } from './measure.js';
-import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
-import { busybox } from '../test/fixtures/index.js';
-import { Cleanup, runOk } from '../test/harness/exec.js';
-import { startDaemon } from '../test/harness/daemon.js';
+import { treeOf } from './cleanup.js';
+import { benchDaemon } from './daemon.js';
+import { Cleanup } from '../test/harness/exec.js';
 
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,19 +60,8 @@ async function main(): Promise<void> {
   const seconds = roundsArg(5);
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   const cleanup = new Cleanup();
-  const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
   try {
-    const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
-    cleanup.after(async () => {
-      await deleteRuncContainers(join(d.root, 'runc'));
-      await killMonitors(d.root);
-      await removeCgroupTree(cgroupParent);
-    });
-    const bb = await busybox();
-    const archive = join(d.dir, 'busybox.tar');
-    await runOk('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
-    await runOk(process.execPath, ['dist/src/cli/main.js', '-H', d.host, 'load', '-i', archive]);
-    await runOk(process.execPath, ['dist/src/cli/main.js', '-H', d.host, 'tag', bb.configDigest, 'busybox:latest']);
+    const { d } = await benchDaemon(cleanup);
     const docker = new Docker({ socketPath: d.socket });
     for (let i = 0; i < 100; i++) await docker.createContainer({ Image: 'busybox', Cmd: ['true'], name: `bench-${i}` });
 

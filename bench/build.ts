@@ -11,14 +11,13 @@
 //
 // The daemon's temp root, its containers, monitors and cgroups, and the
 // reference dockerd with its bridge and root are removed at the end.
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { median, roundsArg, timed, runMain } from './measure.js';
-import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
-import { busybox } from '../test/fixtures/index.js';
+import { treeOf } from './cleanup.js';
+import { benchDaemon } from './daemon.js';
 import { Cleanup, runOk } from '../test/harness/exec.js';
-import { startDaemon, type Daemon } from '../test/harness/daemon.js';
+import type { Daemon } from '../test/harness/daemon.js';
 import { startReferenceDockerd, type ReferenceDockerd } from './dockerd.js';
 
 
@@ -65,19 +64,8 @@ async function main(): Promise<void> {
   const rounds = roundsArg(10);
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   const cleanup = new Cleanup();
-  const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
   try {
-    const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
-    cleanup.after(async () => {
-      await deleteRuncContainers(join(d.root, 'runc'));
-      await killMonitors(d.root);
-      await removeCgroupTree(cgroupParent);
-    });
-    const bb = await busybox();
-    const archive = join(d.dir, 'busybox.tar');
-    await runOk('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
-    await ok(d, ['load', '-i', archive]);
-    await ok(d, ['tag', bb.configDigest, 'busybox:latest']);
+    const { d } = await benchDaemon(cleanup);
     const warmDir = join(d.dir, 'warm');
     const coldDir = join(d.dir, 'cold');
     await project(warmDir, WARM_DOCKERFILE);

@@ -14,17 +14,15 @@
 // Everything it makes — the daemon's temp dir, mounts, bridge and iptables
 // rules, containers (runc state, monitors, processes), the cgroups under its
 // own --cgroup-parent — is removed at the end, also on failure or Ctrl-C.
-import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { get } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { median, roundsArg, timed, runMain } from './measure.js';
-import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
-import { busybox } from '../test/fixtures/index.js';
+import { treeOf } from './cleanup.js';
+import { benchDaemon } from './daemon.js';
 import { Cleanup, freePort, run, runOk, sleep } from '../test/harness/exec.js';
-import { startDaemon, type Daemon } from '../test/harness/daemon.js';
+import type { Daemon } from '../test/harness/daemon.js';
 import { removeIdlePortmapChains } from '../src/network/index.js';
 
 const execFileP = promisify(execFile);
@@ -103,7 +101,6 @@ async function main(): Promise<void> {
   const abRounds = intArg('--ab-rounds', 5);
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   const cleanup = new Cleanup();
-  const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -115,17 +112,7 @@ async function main(): Promise<void> {
     cleanup.after(async () => {
       if (!hadPortmapChains) await removeIdlePortmapChains();
     });
-    const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
-    cleanup.after(async () => {
-      await deleteRuncContainers(join(d.root, 'runc'));
-      await killMonitors(d.root);
-      await removeCgroupTree(cgroupParent);
-    });
-    const bb = await busybox();
-    const archive = join(d.dir, 'busybox.tar');
-    await runOk('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
-    await ok(d, ['load', '-i', archive]);
-    await ok(d, ['tag', bb.configDigest, 'busybox:latest']);
+    const { d } = await benchDaemon(cleanup);
 
     // 1. Start latency, bridge against none. One untimed start of each first (page cache, CNI plugin binaries).
     await ok(d, ['run', '--rm', 'busybox', 'true']);

@@ -13,15 +13,14 @@
 // Everything it makes — the daemon's temp dir and mounts, containers (runc
 // state, monitors, processes), the floor's bundle and mount, the cgroups under
 // its own --cgroup-parent — is removed at the end, also on failure or Ctrl-C.
-import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { median, roundsArg, rssKiB, timed, runMain } from './measure.js';
-import { deleteRuncContainers, killMonitors, removeCgroupTree, treeOf } from './cleanup.js';
-import { busybox } from '../test/fixtures/index.js';
+import { deleteRuncContainers, treeOf } from './cleanup.js';
+import { benchDaemon } from './daemon.js';
 import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
-import { startDaemon, type Daemon } from '../test/harness/daemon.js';
+import type { Daemon } from '../test/harness/daemon.js';
 import { unmountBelow } from '../src/testing/index.js';
 import { serializeSpec, type RuntimeSpec } from '../src/runtime/index.js';
 
@@ -100,22 +99,11 @@ async function main(): Promise<void> {
   const netArgs = network ? ['--network', network] : [];
   const loadBefore = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   const cleanup = new Cleanup();
-  const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     // Last registered runs first: the floor, then the containers and cgroups, then the daemon's dir.
-    const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
-    cleanup.after(async () => {
-      await deleteRuncContainers(join(d.root, 'runc'));
-      await killMonitors(d.root);
-      await removeCgroupTree(cgroupParent);
-    });
-    const bb = await busybox();
-    const archive = join(d.dir, 'busybox.tar');
-    await runOk('tar', ['-C', bb.layoutDir, '-cf', archive, '.']);
-    await ok(d, ['load', '-i', archive]);
-    await ok(d, ['tag', bb.configDigest, 'busybox:latest']);
+    const { d, busybox: bb, cgroupParent } = await benchDaemon(cleanup);
 
     const layerBlob = join(bb.layoutDir, 'blobs', 'sha256', bb.layerDigests[0]!.slice('sha256:'.length));
     const floor = await floorBundle(cleanup, d, layerBlob, cgroupParent);
