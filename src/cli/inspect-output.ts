@@ -32,7 +32,14 @@ export function printInspected(ctx: CommandContext, found: unknown[], tmpl: Temp
  * first (docker's exit 64 on a bad one), each name fetched, a 404 kept as an
  * error line, the rest printed by printInspected.
  */
-export async function inspectEach(ctx: CommandContext, names: readonly string[], format: string, fetch: (name: string) => Promise<unknown>): Promise<number> {
+export async function inspectEach(
+  ctx: CommandContext,
+  names: readonly string[],
+  format: string,
+  fetch: (name: string) => Promise<unknown>,
+  /** the error line for a name nothing was found for (default: the daemon's message) */
+  notFound: (name: string, err: ApiError) => string = (_name, err) => `Error response from daemon: ${err.message}`,
+): Promise<number> {
   let tmpl: Template | undefined;
   if (format) {
     try {
@@ -48,7 +55,7 @@ export async function inspectEach(ctx: CommandContext, names: readonly string[],
       found.push(await fetch(name));
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) throw err;
-      errors.push(`Error response from daemon: ${err.message}`);
+      errors.push(notFound(name, err));
     }
   }
   return printInspected(ctx, found, tmpl, errors);

@@ -10,7 +10,7 @@
 // content it reads; a hit reuses the image the step committed before. Images
 // carry their parent, so intermediate ones stay hidden and prune with their
 // final image (see docs/ARCHITECTURE.md).
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
@@ -693,7 +693,6 @@ export class Builder {
     let run: BuildRun | undefined;
     try {
       const dockerfilePath = join(ctx.dir, posix.normalize(`/${req.dockerfile || 'Dockerfile'}`));
-      const { readFile } = await import('node:fs/promises');
       let text: string;
       try {
         text = await readFile(dockerfilePath, 'utf8');

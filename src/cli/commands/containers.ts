@@ -9,8 +9,8 @@ import { CliError, str, bool, list, type Handler, type CommandContext } from '..
 import { UsageError, type FlagValues } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { parseReference, withDefaultTag, referenceString, fullName } from '../reference.js';
-import { formatList, context, Template } from '../format/index.js';
-import { printInspected } from '../inspect-output.js';
+import { formatList, context } from '../format/index.js';
+import { inspectEach } from '../inspect-output.js';
 import { humanSizeWithPrecision, sinceUnix, goTimeString } from '../format/units.js';
 import { ellipsis, parseFilters, registryAuthHeader, truncateId } from './images.js';
 import { demuxTo, makeRaw, monitorTtySize, proxySignals, pumpSession } from '../session.js';
@@ -671,37 +671,23 @@ export const logs: Handler = async (ctx, { flags, args }) => {
 
 // ---------------------------------------------------------------- inspect
 
-/** docker inspect: containers first, then images; `types` limits the kinds tried. */
-async function inspectKinds(ctx: CommandContext, names: readonly string[], format: string, kinds: ('container' | 'image')[], size: boolean): Promise<number> {
-  let tmpl: Template | undefined;
-  if (format) {
-    try {
-      tmpl = Template.parse(format.replaceAll('\\t', '\t').replaceAll('\\n', '\n'));
-    } catch (err) {
-      throw new CliError(`template parsing error: ${(err as Error).message}`, 64);
-    }
-  }
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  for (const name of names) {
-    let hit: unknown;
-    let lastError: ApiError | undefined;
+/** docker inspect: containers first, then images; `kinds` limits the kinds tried. */
+function inspectKinds(ctx: CommandContext, names: readonly string[], format: string, kinds: ('container' | 'image')[], size: boolean): Promise<number> {
+  const fetch = async (name: string): Promise<unknown> => {
+    let lastError: unknown;
     for (const kind of kinds) {
       try {
-        hit =
-          kind === 'container'
-            ? await ctx.client().json<unknown>('GET', `/containers/${path(name)}/json`, { query: { size: size || undefined } })
-            : await ctx.client().json<unknown>('GET', `/images/${path(name)}/json`);
-        break;
+        return kind === 'container'
+          ? await ctx.client().json<unknown>('GET', `/containers/${path(name)}/json`, { query: { size: size || undefined } })
+          : await ctx.client().json<unknown>('GET', `/images/${path(name)}/json`);
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 404)) throw err;
         lastError = err;
       }
     }
-    if (hit !== undefined) found.push(hit);
-    else errors.push(kinds.length > 1 ? `Error: No such object: ${name}` : `Error response from daemon: ${lastError?.message ?? `No such object: ${name}`}`);
-  }
-  return printInspected(ctx, found, tmpl, errors);
+    throw lastError;
+  };
+  return inspectEach(ctx, names, format, fetch, kinds.length > 1 ? (name) => `Error: No such object: ${name}` : undefined);
 }
 
 export const inspectObjects: Handler = async (ctx, { flags, args }) => {

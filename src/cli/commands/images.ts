@@ -11,8 +11,8 @@ import { UsageError } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { credentialsFor, encodeAuthHeader, loadConfig } from '../config.js';
 import { parseReference, withDefaultTag, referenceString, familiarName, fullName } from '../reference.js';
-import { formatList, context, Template } from '../format/index.js';
-import { printInspected } from '../inspect-output.js';
+import { formatList, context } from '../format/index.js';
+import { inspectEach } from '../inspect-output.js';
 import { humanSize, humanSizeWithPrecision, sinceUnix, goTimeString, rfc3339 } from '../format/units.js';
 
 // ---------------------------------------------------------------- shared
@@ -230,35 +230,8 @@ export const push: Handler = async (ctx, { flags, args }) => {
 
 // ---------------------------------------------------------------- inspect
 
-async function inspectAll(ctx: CommandContext, names: readonly string[], format: string, generic: boolean): Promise<number> {
-  let tmpl: Template | undefined;
-  if (format) {
-    try {
-      tmpl = Template.parse(format.replaceAll('\\t', '\t').replaceAll('\\n', '\n'));
-    } catch (err) {
-      throw new CliError(`template parsing error: ${(err as Error).message}`, 64);
-    }
-  }
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  for (const name of names) {
-    try {
-      found.push(await ctx.client().json<unknown>('GET', `/images/${path(name)}/json`));
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) errors.push(generic ? `Error: No such object: ${name}` : `Error response from daemon: ${err.message}`);
-      else throw err;
-    }
-  }
-  return printInspected(ctx, found, tmpl, errors);
-}
-
-export const inspectImages: Handler = async (ctx, { flags, args }) => inspectAll(ctx, args, str(flags, 'format'), false);
-
-export const inspectObjects: Handler = async (ctx, { flags, args }) => {
-  const type = str(flags, 'type');
-  if (type && type !== 'image') throw new CliError(`"${type}" is not a valid value for --type (only "image" is supported so far)`);
-  return inspectAll(ctx, args, str(flags, 'format'), !type);
-};
+export const inspectImages: Handler = async (ctx, { flags, args }) =>
+  inspectEach(ctx, args, str(flags, 'format'), (name) => ctx.client().json<unknown>('GET', `/images/${path(name)}/json`));
 
 // ---------------------------------------------------------------- history
 
