@@ -1,6 +1,6 @@
 // Thin synchronous wrappers over the few Linux syscalls Node.js does not
 // expose: mknod (overlay whiteouts, device nodes in layers), extended
-// attributes (opaque directories, file capabilities) and mount/umount2.
+// attributes (opaque directories, file capabilities), mount/umount2 and pidfds.
 // Each throws an Error whose `code` is the errno name, like node:fs does.
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -322,6 +322,36 @@ static napi_value js_send_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* pidfd_open(2): a handle on one process that a reused pid can never redirect. */
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t pid;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) return bad_args(env, "pidfdOpen(pid)");
+  long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (fd < 0) {
+    char p[32];
+    snprintf(p, sizeof p, "%d", pid);
+    return throw_errno(env, errno, "pidfd_open", p);
+  }
+  napi_value out;
+  napi_create_int32(env, (int32_t)fd, &out);
+  return out;
+}
+
+/* pidfd_send_signal(2) */
+static napi_value js_pidfd_send_signal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd, sig;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &sig) != napi_ok)
+    return bad_args(env, "pidfdSendSignal(fd, signal)");
+  if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) != 0) return throw_errno(env, errno, "pidfd_send_signal", "");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -333,6 +363,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setTtyOpost", NULL, js_set_tty_opost, NULL, NULL, NULL, napi_default, NULL},
       {"createNetns", NULL, js_create_netns, NULL, NULL, NULL, napi_default, NULL},
       {"sendFile", NULL, js_send_file, NULL, NULL, NULL, napi_default, NULL},
+      {"pidfdOpen", NULL, js_pidfd_open, NULL, NULL, NULL, napi_default, NULL},
+      {"pidfdSendSignal", NULL, js_pidfd_send_signal, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -7,6 +7,7 @@ export { buildSpec, buildResources, clampRlimits, rlimitName, cgroupsPathFor, OC
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, normalizeCapability, tweakCapabilities, capabilitiesOfMask, maskOfCapabilities } from './caps.js';
 export { seccompFromProfile, parseSeccompProfile, type SeccompContext } from './seccomp.js';
 export { DEFAULT_SECCOMP_PROFILE, CLONE_NAMESPACE_FLAGS } from './seccomp-default.js';
+export { signalInit, inCgroup } from './signal.js';
 export { probeHost, parseProcLimits, cgroupVersionOf, kernelVersionOf } from './host.js';
 export { writeBundle, serializeSpec, resolveUser, resolveUserFrom, resolveInRoot, parsePasswd, parseGroup, type PasswdEntry, type GroupEntry } from './bundle.js';
 export {
