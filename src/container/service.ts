@@ -17,6 +17,7 @@ import {
   buildResources,
   buildSpec,
   cgroupsPathFor,
+  signalInit,
   codeOfRuncMessage,
   probeHost,
   resolveUser,
@@ -27,7 +28,7 @@ import {
   type SpecInput,
 } from '../runtime/index.js';
 import { mountAll, unmount, type Mount } from '../storage/index.js';
-import type { Digest, Logger } from '../util/index.js';
+import { Phases, type Digest, type Logger } from '../util/index.js';
 import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts, volumeMounts } from './config.js';
 import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './volumes.js';
 import { type ParsedEntry } from './logs.js';
@@ -104,6 +105,8 @@ interface RunNetwork {
   namespace: NamespaceSetting;
   endpoints: AttachResult[];
   sharedDir?: string;
+  /** a sandbox (this path) still to be joined to the container's networks */
+  toAttach?: string;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -362,9 +365,10 @@ export class ContainerStore implements ContainerService {
 
   /**
    * The container's network namespace for this run: the host's, another container's,
-   * or its own sandbox joined to its networks (CNI). Undone by #tearDownNetwork.
+   * or its own sandbox, which #attachNetworks then joins to its networks (CNI).
+   * Undone by #tearDownNetwork.
    */
-  async #setUpNetwork(rec: ContainerRecord): Promise<RunNetwork> {
+  async #networkSandbox(rec: ContainerRecord): Promise<RunNetwork> {
     const mode = networkModeOf(rec.hostConfig);
     if (mode === 'host') return { namespace: 'host', endpoints: [] };
     if (mode.startsWith('container:')) {
@@ -377,21 +381,21 @@ export class ContainerStore implements ContainerService {
     const net = this.#deps.networks;
     if (!net) return { namespace: 'private', endpoints: [] };
     const path = await net.createSandbox(rec.id);
+    return { namespace: { path }, endpoints: [], ...(mode !== 'none' ? { toAttach: path } : {}) };
+  }
+
+  /** Join the sandbox at `path` to the container's networks, the first with the published ports. */
+  async #attachNetworks(rec: ContainerRecord, path: string): Promise<AttachResult[]> {
+    const net = this.#deps.networks;
+    if (!net) return [];
+    const ports = publishedPorts(rec.hostConfig, rec.config.ExposedPorts);
     const endpoints: AttachResult[] = [];
-    try {
-      if (mode !== 'none') {
-        const ports = publishedPorts(rec.hostConfig, rec.config.ExposedPorts);
-        let first = true;
-        for (const [name, cfg] of Object.entries(rec.networks ?? { [mode]: {} })) {
-          endpoints.push(await net.attach(rec.id, path, name, this.#attachOptions(rec, cfg, first ? ports : undefined)));
-          first = false;
-        }
-      }
-    } catch (err) {
-      await net.destroySandbox(rec.id).catch((e: unknown) => this.#deps.log.warn('network teardown failed', { id: rec.id, err: e }));
-      throw err;
+    let first = true;
+    for (const [name, cfg] of Object.entries(rec.networks ?? { [networkModeOf(rec.hostConfig)]: {} })) {
+      endpoints.push(await net.attach(rec.id, path, name, this.#attachOptions(rec, cfg, first ? ports : undefined)));
+      first = false;
     }
-    return { namespace: { path }, endpoints };
+    return endpoints;
   }
 
   async #tearDownNetwork(rec: ContainerRecord): Promise<void> {
@@ -479,17 +483,37 @@ export class ContainerStore implements ContainerService {
   async #run(rec: ContainerRecord, opts: { manual: boolean }): Promise<void> {
     const id = rec.id;
     const dir = this.dirOf(id);
+    const phases = new Phases();
     try {
       await this.#cleanRuntime(id);
-      // Independent, so at once; both settle before a failure is handled (the catch undoes both).
-      const [mounted, joined] = await Promise.allSettled([this.#mountRootfs(rec), this.#setUpNetwork(rec)]);
+      phases.mark('cleanMs');
+      // Independent steps run in pairs; both settle before a failure is handled (the catch undoes both).
+      const timedPhase = <T>(p: Promise<T>, name: string): Promise<T> => {
+        const started = performance.now();
+        return p.finally(() => (phases.ms[name] = Math.round(performance.now() - started)));
+      };
+      const [mounted, joined] = await Promise.allSettled([timedPhase(this.#mountRootfs(rec), 'mountMs'), timedPhase(this.#networkSandbox(rec), 'sandboxMs')]);
+      phases.mark('mountAndSandboxMs');
       if (mounted.status === 'rejected') throw mounted.reason;
       if (joined.status === 'rejected') throw joined.reason;
       const rootfs = mounted.value;
       const network = joined.value;
-      const input = await this.#specInput(rec, rootfs, network);
-      await writeBundle(dir, buildSpec(input));
+      // The sandbox is wired (CNI) while the bundle is written: the spec needs only its path, the
+      // hosts file its address (rewritten below). runc starts the process once its network is up,
+      // as docker does. (Wiring it during `runc create` instead is slower here: the two contend.)
+      const [bundled, attached] = await Promise.allSettled([
+        timedPhase(this.#specInput(rec, rootfs, network).then((input) => writeBundle(dir, buildSpec(input))), 'bundleMs'),
+        timedPhase(network.toAttach === undefined ? Promise.resolve([]) : this.#attachNetworks(rec, network.toAttach), 'networkMs'),
+      ]);
+      if (bundled.status === 'rejected') throw bundled.reason;
+      if (attached.status === 'rejected') throw attached.reason;
+      if (network.toAttach !== undefined) {
+        network.endpoints = attached.value;
+        await this.#writeHostsFile(rec, network);
+      }
+      phases.mark('bundleAndNetworkMs');
       const log = logOptions(rec.hostConfig);
+      // `runc run --detach`: create and start in one runc process
       const created = await startMonitor({
         ...(this.#deps.monitorBinary ? { binary: this.#deps.monitorBinary } : {}),
         runtimeBinary: this.runc.binary,
@@ -508,6 +532,7 @@ export class ContainerStore implements ContainerService {
         stdinOnce: !!rec.config.StdinOnce,
         start: true,
       });
+      phases.mark('runtimeMs');
       this.#setState(id, {
         status: 'running',
         pid: created.pid,
@@ -520,6 +545,8 @@ export class ContainerStore implements ContainerService {
       });
       this.#emit({ action: 'start', id });
       this.#health.start(id, rec.config.Healthcheck, { fresh: true });
+      phases.mark('stateMs');
+      this.#deps.log.debug('container started', { id: id.slice(0, 12), ...phases.fields() });
     } catch (err) {
       const message = messageOf(err);
       // docker: 127 when the executable is missing, 126 when it cannot be run, else 128.
@@ -540,6 +567,22 @@ export class ContainerStore implements ContainerService {
     }
   }
 
+  /**
+   * /etc/hosts of a container with a network namespace of its own (or the host's): its
+   * address once attached. Written in place, so a rewrite after `runc create` is seen
+   * through the bind mount.
+   */
+  async #writeHostsFile(rec: ContainerRecord, network: RunNetwork): Promise<void> {
+    const hc = rec.hostConfig;
+    const path = join(this.dirOf(rec.id), 'hosts');
+    if (hc.NetworkMode === 'host') return writeFile(path, await readFile('/etc/hosts', 'utf8').catch(() => ''));
+    const primary = network.endpoints[0];
+    const hostsOpts: { ip?: string; hostGateway?: string } = {};
+    if (primary?.IPAddress) hostsOpts.ip = primary.IPAddress;
+    if (primary?.Gateway) hostsOpts.hostGateway = primary.Gateway;
+    await writeFile(path, hostsFile(rec.config.Hostname || rec.id.slice(0, 12), hc.ExtraHosts ?? [], hostsOpts));
+  }
+
   async #specInput(rec: ContainerRecord, rootfs: string, network: RunNetwork): Promise<SpecInput> {
     const hc = rec.hostConfig;
     const cfg = rec.config;
@@ -551,12 +594,7 @@ export class ContainerStore implements ContainerService {
       // container:<id> mode: the other container's view of the network
       for (const f of ['hosts', 'resolv.conf']) await writeFile(join(dir, f), await readFile(join(network.sharedDir, f)).catch(() => ''));
     } else {
-      const primary = network.endpoints[0];
-      const hostHosts = hostNet ? await readFile('/etc/hosts', 'utf8').catch(() => '') : '';
-      const hostsOpts: { ip?: string; hostGateway?: string } = {};
-      if (primary?.IPAddress) hostsOpts.ip = primary.IPAddress;
-      if (primary?.Gateway) hostsOpts.hostGateway = primary.Gateway;
-      await writeFile(join(dir, 'hosts'), hostNet ? hostHosts : hostsFile(hostname, hc.ExtraHosts ?? [], hostsOpts));
+      await this.#writeHostsFile(rec, network);
       const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
       // On a user-defined network the embedded DNS (on the network's gateway) resolves
       // container names and forwards the rest, as docker's 127.0.0.11 does.
@@ -655,10 +693,14 @@ export class ContainerStore implements ContainerService {
     }
   }
 
+  /** runc keeps a state dir per container; without one there is nothing to delete (and a runc exec is saved). */
+  #hasRuncState(id: string): Promise<boolean> {
+    return stat(join(this.runc.root, id)).then(() => true, () => false);
+  }
+
   /** Whatever a previous run left in runc and the exit files. */
   async #cleanRuntime(id: string): Promise<void> {
-    // runc keeps a state dir per container; without one there is nothing to delete (and a runc exec saved)
-    if (await stat(join(this.runc.root, id)).then(() => true, () => false)) await this.runc.delete(id, { force: true }).catch(() => undefined);
+    if (await this.#hasRuncState(id)) await this.runc.delete(id, { force: true }).catch(() => undefined);
     const dir = this.dirOf(id);
     await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
   }
@@ -719,12 +761,19 @@ export class ContainerStore implements ContainerService {
     if (oomKilled) this.#emit({ action: 'oom', id });
     this.#emit({ action: 'die', id, exitCode });
     this.#notifyExit(id, { StatusCode: exitCode, Error: error ? { Message: error } : null });
-    await this.runc.delete(id, { force: true }).catch((err: unknown) => {
-      if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
-    });
-    await this.#tearDownNetwork(rec); // docker releases addresses and ports when a container stops
+    const phases = new Phases();
+    // Independent: runc's state and cgroup, and the network (docker releases addresses and ports when a container stops).
+    await Promise.all([
+      this.runc.delete(id, { force: true }).catch((err: unknown) => {
+        if (!isCode(err, 'not_found')) this.#deps.log.warn('runc delete failed', { id, err });
+      }),
+      this.#tearDownNetwork(rec),
+    ]);
+    phases.mark('runcAndNetworkMs');
     await Promise.all([join(this.#exitDir, id), join(dir, 'exit')].map((p) => rm(p, { force: true })));
     await this.#unmountRootfs(id);
+    phases.mark('filesMs');
+    this.#deps.log.debug('container exit recorded', { id: id.slice(0, 12), ...phases.fields() });
     if (restart !== undefined) this.#scheduleRestart(id, restart);
     else if (rec.hostConfig.AutoRemove) void this.remove(id, { force: true }).catch((err: unknown) => this.#deps.log.warn('auto-remove failed', { id, err }));
   }
@@ -814,7 +863,9 @@ export class ContainerStore implements ContainerService {
     const now = this.records.get(rec.id)?.state.status;
     if (now !== 'running' && now !== 'paused') return; // its exit was recorded before we began waiting
     if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
-    await this.#signal(rec.id, signalNumber(signal));
+    const n = signalNumber(signal);
+    await this.#signal(rec.id, n);
+    if (n === 9) return void (await exited);
     if (timeout !== 0) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = timeout < 0 ? new Promise<never>(() => undefined) : new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeout * 1000)));
@@ -822,17 +873,18 @@ export class ContainerStore implements ContainerService {
       clearTimeout(timer);
       if (first !== 'timeout') return;
     }
-    await this.#signal(rec.id, 9, true);
+    await this.#signal(rec.id, 9);
     await exited;
   }
 
-  async #signal(id: string, signal: number, all = false): Promise<void> {
-    try {
-      await this.runc.kill(id, signal, { all });
-    } catch (err) {
-      // Already gone: the exit file will tell.
-      if (!isCode(err, 'conflict') && !isCode(err, 'not_found')) throw err;
-    }
+  /**
+   * Signal the container's init straight from here (a pidfd, no runc process);
+   * in its own PID namespace a SIGKILL of init takes every other process along.
+   */
+  async #signal(id: string, signal: number): Promise<void> {
+    const rec = this.records.get(id);
+    if (rec) await signalInit(rec.state.pid, cgroupsPathFor(id, this.#cgroupParent), signal);
+    // Gone already or not: the exit file (or the sweep) will tell.
     void this.#reconcile(id);
   }
 
@@ -842,7 +894,7 @@ export class ContainerStore implements ContainerService {
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
     // Like dockerd: a kill with the stop signal or SIGKILL keeps restart policies from bringing it back.
     if (n === 9 || n === signalNumber(rec.config.StopSignal || 'SIGTERM')) this.#setState(rec.id, { manuallyStopped: true });
-    await this.runc.kill(rec.id, n);
+    if ((await signalInit(rec.state.pid, cgroupsPathFor(rec.id, this.#cgroupParent), n)) === 'gone') throw conflict(`Container ${rec.id} is not running`);
     this.#emit({ action: 'kill', id: rec.id, signal: String(n) });
   }
 
@@ -868,21 +920,29 @@ export class ContainerStore implements ContainerService {
     this.#cancelRestart(rec.id);
     this.#health.stop(rec.id);
     if (rec.state.status === 'removing') throw conflict(`removal of container ${rec.id} is already in progress`);
+    const phases = new Phases();
     if (running) {
       this.#setState(rec.id, { manuallyStopped: true });
       await this.#terminate(rec, 'SIGKILL', 0);
+      phases.mark('killMs');
     }
     await this.#locked(rec.id, async () => {
+      phases.mark('lockMs');
       const cur = this.records.get(rec.id);
       if (!cur) return;
       this.#setState(rec.id, { status: 'removing' });
-      await this.runc.delete(rec.id, { force: true }).catch(() => undefined);
+      // an exited container's runc state went with its exit (#recordExit); this is for the rest
+      if (await this.#hasRuncState(rec.id)) await this.runc.delete(rec.id, { force: true }).catch(() => undefined);
+      phases.mark('runcMs');
       this.#rootfsUsers.delete(rec.id); // a cp still reading loses its mount: the container is going
       await this.#tearDownNetwork(cur);
+      phases.mark('networkMs');
       await this.#unmountRootfs(rec.id);
       await rm(join(this.#exitDir, rec.id), { force: true });
       await rm(this.dirOf(rec.id), { recursive: true, force: true });
+      phases.mark('filesMs');
       this.records.delete(rec.id);
+      this.#deps.log.debug('container removed', { id: rec.id.slice(0, 12), ...phases.fields() });
       // docker: rm -v and --rm take the container's anonymous volumes along
       if (opts.volumes || cur.hostConfig.AutoRemove) await removeAnonymous(this.#deps.volumes, cur.volumes ?? []);
       this.#backoff.delete(rec.id);

@@ -131,9 +131,10 @@ export function createApiServer(services: ApiServices, log: Logger): ApiServer {
 
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     inflight.add(res);
+    const received = performance.now();
     res.on('close', () => {
       inflight.delete(res);
-      log.debug('request', { method: req.method, url: req.url, status: res.statusCode });
+      log.debug('request', { method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - received) });
       settled();
     });
     void handle(req, res);

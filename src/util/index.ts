@@ -3,4 +3,5 @@ export { type Digest, isDigest, parseDigest, sha256, hexOf, shortId } from './di
 export { type Logger, type LogLevel, type LogFields, createLogger, nullLogger, isLogLevel } from './log.js';
 export { limiter, Singleflight } from './limit.js';
 export { goArch } from './platform.js';
+export { Phases } from './phases.js';
 export { encodeHeader, END_OF_ARCHIVE, padding, fileEntryBody, TarParser, type TarHeader, type TarSink } from './tar.js';
