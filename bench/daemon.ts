@@ -9,9 +9,9 @@ import { busybox, type Fixture } from '../test/fixtures/index.js';
 import { runOk, type Cleanup } from '../test/harness/exec.js';
 import { startDaemon, type Daemon } from '../test/harness/daemon.js';
 
-export async function benchDaemon(cleanup: Cleanup): Promise<{ d: Daemon; busybox: Fixture; cgroupParent: string }> {
+export async function benchDaemon(cleanup: Cleanup, extraArgs: string[] = []): Promise<{ d: Daemon; busybox: Fixture; cgroupParent: string }> {
   const cgroupParent = `/berth-bench-${randomBytes(4).toString('hex')}`;
-  const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent] });
+  const d = await startDaemon(cleanup, { extraArgs: ['--cgroup-parent', cgroupParent, ...extraArgs] });
   cleanup.after(async () => {
     await deleteRuncContainers(join(d.root, 'runc'));
     await killMonitors(d.root);

@@ -4,11 +4,15 @@
 // plus Node's own start-up (`node -e 0`), since the berth CLI is a Node
 // process. Alternating, median of N. Then 50 detached containers started and
 // removed, sequentially and 8 at a time, and the daemon's RSS with 50 running.
+// The same runs against Debian's dockerd 20.10 (bench/dockerd.ts: installed on
+// demand, isolated), alternating in the same rounds, so the ratios to docker are
+// measured here and now rather than taken from the issue's figures.
 //
-//   node dist/bench/run.js [--rounds N] [--network MODE]
+//   node dist/bench/run.js [--rounds N] [--network MODE] [--no-dockerd]
 //
 // --network passes `--network MODE` to every `berth run` (e.g. `none`, to see
-// the cost of the default bridge network apart).
+// the cost of the default bridge network apart). --no-dockerd compares with the
+// issue's docker figures instead.
 //
 // Everything it makes — the daemon's temp dir and mounts, containers (runc
 // state, monitors, processes), the floor's bundle and mount, the cgroups under
@@ -19,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { median, roundsArg, rssKiB, timed, runMain } from './measure.js';
 import { deleteRuncContainers, treeOf } from './cleanup.js';
 import { benchDaemon } from './daemon.js';
+import { startReferenceDockerd } from './dockerd.js';
 import { Cleanup, runOk, sleep } from '../test/harness/exec.js';
 import type { Daemon } from '../test/harness/daemon.js';
 import { unmountBelow } from '../src/testing/index.js';
@@ -29,6 +34,7 @@ const DOCKER_FIFTY_SEQ_S = 11.2;
 const DOCKER_FIFTY_PAR_S = 6.0;
 const TARGET_RATIO = 2.2;
 
+let reference: Awaited<ReturnType<typeof startReferenceDockerd>> | undefined;
 let interrupted = false;
 const onSignal = (): void => {
   interrupted = true;
@@ -37,10 +43,14 @@ function checkInterrupted(): void {
   if (interrupted) throw new Error('interrupted');
 }
 
-/** Which CLI talks to the daemon: ours (a Node process) or the real docker CLI (Go) through the same API. */
-type Client = 'berth' | 'docker';
+/** Which CLI talks to which daemon: ours (a Node process) or the real docker CLI (Go) to berth, or docker to the reference dockerd. */
+type Client = 'berth' | 'docker' | 'dockerd';
 
 async function ok(d: Daemon, args: string[], client: Client = 'berth'): Promise<string> {
+  if (client === 'dockerd') {
+    if (!reference) throw new Error('no reference dockerd');
+    return reference.docker(args);
+  }
   const r = client === 'berth' ? await d.cli(args) : await d.docker(args);
   if (r.code !== 0) throw new Error(`${client} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
@@ -104,6 +114,13 @@ async function main(): Promise<void> {
   try {
     // Last registered runs first: the floor, then the containers and cgroups, then the daemon's dir.
     const { d, busybox: bb, cgroupParent } = await benchDaemon(cleanup);
+    if (!process.argv.includes('--no-dockerd')) {
+      // Debian's dockerd 20.10, side by side on the same machine at the same time (bench/dockerd.ts)
+      reference = await startReferenceDockerd(cleanup);
+      const saved = join(d.dir, 'busybox-docker.tar');
+      await ok(d, ['save', '-o', saved, 'busybox']);
+      await reference.docker(['load', '-i', saved]);
+    }
 
     const layerBlob = join(bb.layoutDir, 'blobs', 'sha256', bb.layerDigests[0]!.slice('sha256:'.length));
     const floor = await floorBundle(cleanup, d, layerBlob, cgroupParent);
@@ -114,14 +131,17 @@ async function main(): Promise<void> {
     const dockerMs: number[] = [];
     const runcMs: number[] = [];
     const nodeMs: number[] = [];
+    const dockerdMs: number[] = [];
     for (let i = 0; i < rounds; i++) {
       checkInterrupted();
       berthMs.push(await timed(() => ok(d, ['run', '--rm', ...netArgs, 'busybox', 'true'])));
       runcMs.push(await timed(() => runOk('runc', runcArgs(i))));
       nodeMs.push(await timed(() => runOk(process.execPath, ['-e', '0'])));
       dockerMs.push(await timed(() => ok(d, ['run', '--rm', ...netArgs, 'busybox', 'true'], 'docker')));
+      if (reference) dockerdMs.push(await timed(() => ok(d, ['run', '--rm', ...netArgs, 'busybox', 'true'], 'dockerd')));
       process.stdout.write(
-        `round ${i + 1}/${rounds}: berth ${berthMs[i]!.toFixed(0)} ms, runc ${runcMs[i]!.toFixed(0)} ms, node ${nodeMs[i]!.toFixed(0)} ms, docker CLI -> berth ${dockerMs[i]!.toFixed(0)} ms\n`,
+        `round ${i + 1}/${rounds}: berth ${berthMs[i]!.toFixed(0)} ms, runc ${runcMs[i]!.toFixed(0)} ms, node ${nodeMs[i]!.toFixed(0)} ms, docker CLI -> berth ${dockerMs[i]!.toFixed(0)} ms` +
+          (reference ? `, docker -> dockerd ${dockerdMs[i]!.toFixed(0)} ms` : '') + '\n',
       );
     }
     const left = (await ok(d, ['ps', '-aq'])).trim();
@@ -138,13 +158,15 @@ async function main(): Promise<void> {
         }
       };
       const start = await timed(() => inBatches((n) => ok(d, ['run', '-d', '--name', n, ...netArgs, 'busybox', 'sleep', '1000'], client)));
-      const running = (await ok(d, ['ps', '-q'])).split('\n').filter(Boolean).length;
+      const running = (await ok(d, ['ps', '-q'], client === 'dockerd' ? 'dockerd' : 'berth')).split('\n').filter(Boolean).length;
       if (running !== 50) throw new Error(`${running} containers running, not 50`);
       await sleep(1000); // let it settle (GC, pending writes)
-      const rssMiB = (await rssKiB(d.pid)) / 1024;
+      const rssMiB = client === 'dockerd' ? 0 : (await rssKiB(d.pid)) / 1024;
       const remove = await timed(() => inBatches((n) => ok(d, ['rm', '-f', n], client)));
+      const who = client === 'dockerd' ? 'docker CLI -> dockerd' : `${client} CLI`;
       process.stdout.write(
-        `${client} CLI, ${parallel === 1 ? 'sequential' : `${parallel}-way`}: 50 started in ${(start / 1000).toFixed(2)} s, removed in ${(remove / 1000).toFixed(2)} s; daemon RSS with 50 running ${rssMiB.toFixed(1)} MiB\n`,
+        `${who}, ${parallel === 1 ? 'sequential' : `${parallel}-way`}: 50 started in ${(start / 1000).toFixed(2)} s, removed in ${(remove / 1000).toFixed(2)} s` +
+          (client === 'dockerd' ? '\n' : `; daemon RSS with 50 running ${rssMiB.toFixed(1)} MiB\n`),
       );
       return { start, remove, rssMiB };
     };
@@ -153,6 +175,12 @@ async function main(): Promise<void> {
     const par = await fifty(8, 'berth');
     const dockerSeq = await fifty(1, 'docker');
     const dockerPar = await fifty(8, 'docker');
+    const refSeq = reference ? await fifty(1, 'dockerd') : undefined;
+    const refPar = reference ? await fifty(8, 'dockerd') : undefined;
+    // the issue's figures for docker 20.10 on this kind of machine, when no dockerd ran here
+    const baseSeq = refSeq ? refSeq.start / 1000 : DOCKER_FIFTY_SEQ_S;
+    const basePar = refPar ? refPar.start / 1000 : DOCKER_FIFTY_PAR_S;
+    const baseName = reference ? 'dockerd here' : "the issue's docker";
     const rssIdleMiB = (await rssKiB(d.pid)) / 1024;
 
     const s = (ms: number) => (ms / 1000).toFixed(2);
@@ -163,10 +191,13 @@ async function main(): Promise<void> {
       `runc run (berth's spec)       median ${median(runcMs).toFixed(0)} ms   (${runcMs.map((x) => x.toFixed(0)).join(', ')})`,
       `node -e 0                     median ${median(nodeMs).toFixed(0)} ms   (${nodeMs.map((x) => x.toFixed(0)).join(', ')})`,
       `docker CLI -> berth run --rm  median ${median(dockerMs).toFixed(0)} ms   (${dockerMs.map((x) => x.toFixed(0)).join(', ')})`,
-      `ratio berth / (runc + node): ${(mb / floorMs).toFixed(2)}   (target: at most ${TARGET_RATIO})`,
-      `50 detached, sequential: start ${s(seq.start)} s = ${(seq.start / 1000 / DOCKER_FIFTY_SEQ_S).toFixed(2)} x docker's ${DOCKER_FIFTY_SEQ_S} s (target: at most 0.5); remove ${s(seq.remove)} s`,
-      `50 detached, 8-way:      start ${s(par.start)} s = ${(par.start / 1000 / DOCKER_FIFTY_PAR_S).toFixed(2)} x docker's ${DOCKER_FIFTY_PAR_S} s (target: at most 0.5); remove ${s(par.remove)} s`,
-      `  same through the docker CLI (Go, no Node start-up per container): sequential start ${s(dockerSeq.start)} s = ${(dockerSeq.start / 1000 / DOCKER_FIFTY_SEQ_S).toFixed(2)} x, remove ${s(dockerSeq.remove)} s; 8-way start ${s(dockerPar.start)} s = ${(dockerPar.start / 1000 / DOCKER_FIFTY_PAR_S).toFixed(2)} x, remove ${s(dockerPar.remove)} s`,
+      ...(reference ? [`docker -> dockerd run --rm     median ${median(dockerdMs).toFixed(0)} ms   (${dockerdMs.map((x) => x.toFixed(0)).join(', ')})`] : []),
+      `ratio berth / (runc + node): ${(mb / floorMs).toFixed(2)}   (target: at most ${TARGET_RATIO})` +
+        (reference ? `; berth / dockerd ${(mb / median(dockerdMs)).toFixed(2)}, docker CLI -> berth / dockerd ${(median(dockerMs) / median(dockerdMs)).toFixed(2)}` : ''),
+      ...(refSeq && refPar ? [`dockerd here, 50 detached: sequential start ${s(refSeq.start)} s, remove ${s(refSeq.remove)} s; 8-way start ${s(refPar.start)} s, remove ${s(refPar.remove)} s`] : []),
+      `50 detached, sequential: start ${s(seq.start)} s = ${(seq.start / 1000 / baseSeq).toFixed(2)} x ${baseName}'s ${baseSeq.toFixed(2)} s (target: at most 0.5); remove ${s(seq.remove)} s`,
+      `50 detached, 8-way:      start ${s(par.start)} s = ${(par.start / 1000 / basePar).toFixed(2)} x ${baseName}'s ${basePar.toFixed(2)} s (target: at most 0.5); remove ${s(par.remove)} s`,
+      `  same through the docker CLI (Go, no Node start-up per container): sequential start ${s(dockerSeq.start)} s = ${(dockerSeq.start / 1000 / baseSeq).toFixed(2)} x, remove ${s(dockerSeq.remove)} s; 8-way start ${s(dockerPar.start)} s = ${(dockerPar.start / 1000 / basePar).toFixed(2)} x, remove ${s(dockerPar.remove)} s`,
       `daemon RSS with 50 running: ${seq.rssMiB.toFixed(1)} MiB (first time, sequential), ${par.rssMiB.toFixed(1)} / ${dockerSeq.rssMiB.toFixed(1)} / ${dockerPar.rssMiB.toFixed(1)} MiB (later batches); ${rssIdleMiB.toFixed(1)} MiB after removing them`,
       '(docker 20.10 on this kind of machine: run --rm 0.30-0.33 s, raw runc 0.024 s; 50 detached 11.2 s sequential, 6.0 s 8-way)',
       JSON.stringify({
@@ -178,8 +209,10 @@ async function main(): Promise<void> {
         nodeMs: median(nodeMs),
         dockerCliMs: median(dockerMs),
         ratio: mb / floorMs,
-        fifty: { seq, par, seqVsDocker: seq.start / 1000 / DOCKER_FIFTY_SEQ_S, parVsDocker: par.start / 1000 / DOCKER_FIFTY_PAR_S },
-        fiftyDockerCli: { seq: dockerSeq, par: dockerPar },
+        dockerdMs: reference ? median(dockerdMs) : null,
+        fifty: { seq, par, seqVsDocker: seq.start / 1000 / baseSeq, parVsDocker: par.start / 1000 / basePar },
+        fiftyDockerCli: { seq: dockerSeq, par: dockerPar, seqVsDocker: dockerSeq.start / 1000 / baseSeq, parVsDocker: dockerPar.start / 1000 / basePar },
+        fiftyDockerd: refSeq && refPar ? { seq: refSeq, par: refPar } : null,
         rssIdleMiB,
       }),
     ];
