@@ -7,7 +7,11 @@
 // 2. Pull throughput: `skopeo copy docker://… oci:DIR` (a fresh DIR each time)
 //    from `berth registry serve` against the same from Debian's
 //    docker-registry, both seeded with the same image; alternating; medians
-//    and the ratio berth-served / distribution-served.
+//    and the ratio berth-served / distribution-served. skopeo's own work (digests,
+//    writing the layout) dominates this, so also the servers alone:
+// 3. Server-bound: 2000 manifest GETs over one keep-alive connection (`ab -k`, 1
+//    and 8 at a time), and 20 GETs of the layer blob to /dev/null (curl), each
+//    alternating between the two servers for 3 rounds; ratios of the medians.
 //
 //   node dist/bench/registry.js [--rounds N]
 //
@@ -164,6 +168,36 @@ async function main(): Promise<void> {
     }
     checkInterrupted();
 
+    // 3. The servers alone: per-request cost and blob throughput, no client work to speak of.
+    const manifestUrl = (host: string) => `http://${host}/v2/${REPO.replace(':', '/manifests/')}`;
+    const blobUrl = (host: string) => `http://${host}/v2/${REPO.split(':')[0]}/blobs/${fixture.layerDigests[0]}`;
+    const abRate = async (host: string, concurrency: number): Promise<number> => {
+      const out = (await runOk('ab', ['-q', '-k', '-n', '2000', '-c', String(concurrency), '-H', `Accept: ${fixture.mediaType}`, manifestUrl(host)])).stdout;
+      const failed = Number(/Failed requests:\s+(\d+)/.exec(out)?.[1] ?? 'NaN');
+      const non2xx = /Non-2xx responses:\s+(\d+)/.exec(out);
+      if (failed !== 0 || non2xx) throw new Error(`ab against ${host}: ${failed} failed, ${non2xx?.[1] ?? 0} non-2xx`);
+      return Number(/Requests per second:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN');
+    };
+    const blobMs = (host: string): Promise<number> =>
+      timed(async () => {
+        for (let i = 0; i < 20; i++) await runOk('curl', ['-sf', '-o', '/dev/null', blobUrl(host)]);
+      });
+    const servers = { berth: berthRegistry.host, distribution: distribution.host } as const;
+    const rates: Record<'berth' | 'distribution', { one: number[]; eight: number[]; blob: number[] }> = {
+      berth: { one: [], eight: [], blob: [] },
+      distribution: { one: [], eight: [], blob: [] },
+    };
+    for (let i = 0; i < 3; i++) {
+      for (const who of i % 2 === 0 ? (['berth', 'distribution'] as const) : (['distribution', 'berth'] as const)) {
+        checkInterrupted();
+        rates[who].one.push(await abRate(servers[who], 1));
+        rates[who].eight.push(await abRate(servers[who], 8));
+        rates[who].blob.push(await blobMs(servers[who]));
+      }
+    }
+    const rate = (who: 'berth' | 'distribution', k: 'one' | 'eight') => median(rates[who][k]);
+    const blob = (who: 'berth' | 'distribution') => median(rates[who].blob) / 20;
+
     const mbp = median(berthPush);
     const msp = median(skopeoPush);
     const mfb = median(fromBerth);
@@ -182,6 +216,10 @@ async function main(): Promise<void> {
         `  berth registry serve       median ${mfb.toFixed(0)} ms   (${list(fromBerth)})  ~${mibps(mfb)} MiB/s`,
         `  docker-registry 2.8        median ${mfd.toFixed(0)} ms   (${list(fromDistribution)})  ~${mibps(mfd)} MiB/s`,
         `  ratio berth/distribution (time; < 1 is faster): ${(mfb / mfd).toFixed(2)}`,
+        `the servers alone (3 rounds alternating, medians):`,
+        `  manifest GETs, keep-alive, 1 at a time: berth ${rate('berth', 'one').toFixed(0)} req/s, distribution ${rate('distribution', 'one').toFixed(0)} req/s; time ratio ${(rate('distribution', 'one') / rate('berth', 'one')).toFixed(2)}`,
+        `  manifest GETs, keep-alive, 8 at a time: berth ${rate('berth', 'eight').toFixed(0)} req/s, distribution ${rate('distribution', 'eight').toFixed(0)} req/s; time ratio ${(rate('distribution', 'eight') / rate('berth', 'eight')).toFixed(2)}`,
+        `  layer blob GET (curl to /dev/null): berth ${blob('berth').toFixed(0)} ms (~${mibps(blob('berth'))} MiB/s), distribution ${blob('distribution').toFixed(0)} ms (~${mibps(blob('distribution'))} MiB/s); time ratio ${(blob('berth') / blob('distribution')).toFixed(2)}`,
         JSON.stringify({
           bench: 'registry',
           rounds,
@@ -192,6 +230,8 @@ async function main(): Promise<void> {
           pullFromBerthMs: mfb,
           pullFromDistributionMs: mfd,
           pullRatio: mfb / mfd,
+          manifestReqPerSec: { berth: { c1: rate('berth', 'one'), c8: rate('berth', 'eight') }, distribution: { c1: rate('distribution', 'one'), c8: rate('distribution', 'eight') } },
+          blobGetMs: { berth: blob('berth'), distribution: blob('distribution') },
         }),
         '',
       ].join('\n'),
