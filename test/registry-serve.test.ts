@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CLI_MAIN, daemonWithBusybox, freePort, run, runOk, startDaemon } from './harness/index.js';
 import { httpAnswers, terminate } from './harness/registry.js';
+import { startTokenServer } from './harness/token-server.js';
 import { busybox, twoPlatform, pushFixture, type Fixture } from './fixtures/index.js';
 
 const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -231,6 +232,78 @@ test('htpasswd: skopeo needs --creds', async (t) => {
   assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['latest']);
   const wrong = await run('skopeo', ['list-tags', '--tls-verify=false', '--creds', 'alice:nope', `docker://${reg.host}/private/busybox`]);
   assert.notEqual(wrong.code, 0);
+});
+
+test('token auth: the challenge, then skopeo, berth login/push/pull and the docker CLI with tokens from the issuer the registry trusts', async (t) => {
+  const dir = await tempDir(t, 'berth-registry-token-');
+  const creds = { user: 'alice', password: 's3cret' };
+  const issuer = await startTokenServer(dir, creds);
+  t.after(() => issuer.close());
+  const reg = await startBerthRegistry(t, [
+    '--token-realm', issuer.realm, '--token-service', issuer.service, '--token-issuer', issuer.issuer, '--token-rootcertbundle', issuer.certPath,
+  ]);
+
+  // Without a token: 401 with the challenge naming realm, service and the scope asked for.
+  const ping = await raw(reg.host, 'GET', '/v2/');
+  assert.equal(ping.status, 401);
+  assert.equal(ping.headers['www-authenticate'], `Bearer realm="${issuer.realm}",service="${issuer.service}"`);
+  const anon = await raw(reg.host, 'GET', '/v2/team/bb/manifests/latest');
+  assert.equal(anon.status, 401);
+  assert.equal(anon.code, 'UNAUTHORIZED');
+  assert.equal(anon.headers['www-authenticate'], `Bearer realm="${issuer.realm}",service="${issuer.service}",scope="repository:team/bb:pull"`);
+  const forged = await raw(reg.host, 'GET', '/v2/', undefined, { Authorization: 'Bearer e30.e30.AAAA' });
+  assert.equal(forged.status, 401);
+  assert.match(String(forged.headers['www-authenticate']), /error="invalid_token"/);
+
+  // skopeo gets its tokens from the realm: refused without credentials, accepted with them.
+  const bb = await busybox();
+  const noCreds = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-no-creds', `oci:${bb.layoutDir}:${bb.tag}`, `docker://${reg.host}/team/bb:latest`]);
+  assert.notEqual(noCreds.code, 0);
+  assert.match(noCreds.stderr, /401|unauthorized|authentication required|insufficient/i);
+  assert.deepEqual(await blobFiles(reg.root).catch(() => []), [], 'nothing stored for the refused push');
+  await pushFixture(bb, reg.host, 'team/bb:latest', { creds });
+  assert.equal(await copyOut(t, reg.host, 'team/bb:latest', { creds: `${creds.user}:${creds.password}` }), bb.manifestDigest);
+  const anonPull = await run('skopeo', ['inspect', '--tls-verify=false', '--no-creds', `docker://${reg.host}/team/bb:latest`]);
+  assert.notEqual(anonPull.code, 0, 'an anonymous token grants nothing on this issuer');
+
+  // The berth daemon: login checks the password through the realm, then push and pull.
+  const d = await daemonWithBusybox(t, { insecureRegistries: [reg.host] });
+  const badLogin = await d.cli(['login', '-u', creds.user, '--password-stdin', reg.host], { input: 'wrong\n' });
+  assert.notEqual(badLogin.code, 0);
+  const login = await d.cli(['login', '-u', creds.user, '--password-stdin', reg.host], { input: `${creds.password}\n` });
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal((await d.cli(['tag', 'busybox', `${reg.host}/team/mine:1`])).code, 0);
+  const pushed = await d.cli(['push', `${reg.host}/team/mine:1`]);
+  assert.equal(pushed.code, 0, pushed.stderr + pushed.stdout);
+  assert.ok(
+    issuer.requests.some((r) => r.user === creds.user && r.scopes.some((s) => s.includes('repository:team/mine:pull,push'))),
+    JSON.stringify(issuer.requests),
+  );
+  assert.equal((await d.cli(['rmi', `${reg.host}/team/mine:1`])).code, 0);
+  // The docker CLI keeps credentials of its own: `docker login` checks them through the daemon's /auth.
+  const dlogin = await d.docker(['login', '-u', creds.user, '--password-stdin', reg.host], { input: `${creds.password}\n` });
+  assert.equal(dlogin.code, 0, dlogin.stderr);
+  const pulled = await d.docker(['pull', `${reg.host}/team/bb:latest`]);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.match(pulled.stdout, new RegExp(`Digest: ${bb.manifestDigest}`));
+  const ran = await d.docker(['run', '--rm', `${reg.host}/team/bb:latest`, 'echo', 'through tokens']);
+  assert.equal(ran.stdout, 'through tokens\n');
+});
+
+test('token auth flags: all four together, and not with --htpasswd', async (t) => {
+  const dir = await tempDir(t, 'berth-registry-token-flags-');
+  const partial = await run(process.execPath, [CLI_MAIN, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', join(dir, 'r'), '--token-realm', 'http://127.0.0.1:1/token']);
+  assert.equal(partial.code, 125);
+  assert.match(partial.stderr, /token auth needs all of .*missing --token-service, --token-issuer, --token-rootcertbundle/);
+  const empty = join(dir, 'empty.pem');
+  await writeFile(empty, 'no certificate\n');
+  const args = ['--token-realm', 'http://127.0.0.1:1/token', '--token-service', 's', '--token-issuer', 'i', '--token-rootcertbundle', empty];
+  const noCert = await run(process.execPath, [CLI_MAIN, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', join(dir, 'r'), ...args]);
+  assert.equal(noCert.code, 1);
+  assert.match(noCert.stderr, /no PEM certificate/);
+  const both = await run(process.execPath, [CLI_MAIN, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', join(dir, 'r'), '--htpasswd', empty, ...args]);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /exclude each other/);
 });
 
 test('berth registry gc: a dry run lists the orphan; the real run removes it and keeps what manifests reference', async (t) => {

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.js';
 import { nullLogger, type Digest, type Logger } from '../util/index.js';
 import type { Htpasswd } from './auth.js';
+import type { Access, TokenAuth } from './token.js';
 import { distErr, DistributionError, type SpecErrorCode } from './errors.js';
 import { MAX_MANIFEST_BYTES, MediaTypes } from './manifest.js';
 import { checkDigest, checkName, parseManifestRef } from './names.js';
@@ -24,6 +25,8 @@ export interface HandlerOptions {
   /** Basic auth; every /v2/ request needs valid credentials when set. */
   htpasswd?: Htpasswd;
   realm?: string;
+  /** Bearer token auth (distribution's `auth: token`): every /v2/ request needs a token granting what it does. */
+  token?: TokenAuth;
   log?: Logger;
 }
 
@@ -52,6 +55,24 @@ interface Request {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** Whether the request's credentials allow `access` (with token auth; otherwise always). */
+  may: (access: Access) => boolean;
+}
+
+/**
+ * What a request needs under token auth, as distribution asks for it: pull to
+ * read a repository, pull and push to write, delete to delete a manifest or
+ * blob, registry:catalog:* for the catalog, nothing for the /v2/ ping.
+ */
+export function accessFor(method: string, path: string): Access[] {
+  if (path === '/v2/' || path === '/v2') return [];
+  if (path === '/v2/_catalog') return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+  const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/(.*)$/.exec(path);
+  if (!m) return [];
+  const [, name, kind, rest] = m as unknown as [string, string, string, string];
+  const upload = kind === 'blobs' && /^uploads(\/|$)/.test(rest);
+  const actions = method === 'GET' || method === 'HEAD' ? ['pull'] : method === 'DELETE' && !upload ? ['delete'] : ['pull', 'push'];
+  return [{ type: 'repository', name, actions }];
 }
 
 function send(res: ServerResponse, status: number, headers: Headers = {}, body?: string | Buffer): void {
@@ -243,7 +264,8 @@ export function createRegistryHandler(storage: RegistryStorage, opts: HandlerOpt
     checkName(name);
     const mount = query.get('mount');
     const from = query.get('from');
-    if (mount !== null && from !== null) {
+    // A mount needs pull on the source too; without it, an ordinary upload, as distribution does.
+    if (mount !== null && from !== null && r.may({ type: 'repository', name: from, actions: ['pull'] })) {
       const digest = checkDigest(mount);
       if (await storage.mount(name, checkName(from), digest)) {
         send(res, 201, { Location: blobLocation(name, digest), 'Docker-Content-Digest': digest });
@@ -360,11 +382,23 @@ export function createRegistryHandler(storage: RegistryStorage, opts: HandlerOpt
       method: req.method ?? 'GET',
       path: q < 0 ? url : url.slice(0, q),
       query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+      may: () => true,
     };
     const handle = async () => {
       if (opts.htpasswd && !(await opts.htpasswd.check(req.headers.authorization))) {
         sendError(res, distErr('UNAUTHORIZED', 'authentication required'), log, { 'WWW-Authenticate': `Basic realm="${realm}"` });
         return;
+      }
+      if (opts.token) {
+        const needed = accessFor(r.method, r.path);
+        const decision = opts.token.authorize(req.headers.authorization, needed);
+        if (!decision.ok) {
+          req.resume(); // an upload body we will not read
+          const detail = needed.flatMap((a) => a.actions.map((action) => ({ Type: a.type, Name: a.name, Action: action })));
+          sendError(res, distErr('UNAUTHORIZED', decision.message, detail), log, { 'WWW-Authenticate': decision.challenge });
+          return;
+        }
+        r.may = decision.granted;
       }
       await route(r);
     };

@@ -8,6 +8,7 @@ import { invalidArgument } from '../errors/index.js';
 import { nullLogger, type Logger } from '../util/index.js';
 import { Htpasswd } from './auth.js';
 import { createRegistryHandler } from './http.js';
+import { TokenAuth } from './token.js';
 import { RegistryStorage } from './storage.js';
 
 export interface ServeOptions {
@@ -15,6 +16,8 @@ export interface ServeOptions {
   addr: string;
   root: string;
   htpasswdFile?: string;
+  /** Bearer token auth (distribution's `auth: token`): all four, or none. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   tlsCert?: string;
   tlsKey?: string;
   readOnly?: boolean;
@@ -43,8 +46,10 @@ export async function serveRegistry(opts: ServeOptions): Promise<RunningRegistry
   const { host, port } = parseAddr(opts.addr);
   if (!!opts.tlsCert !== !!opts.tlsKey) throw invalidArgument('--tls-cert and --tls-key go together');
   const storage = await RegistryStorage.open(opts.root);
+  if (opts.htpasswdFile && opts.token) throw invalidArgument('--htpasswd and token auth exclude each other: the token server checks the passwords');
   const htpasswd = opts.htpasswdFile ? await Htpasswd.load(opts.htpasswdFile) : undefined;
-  const handler = createRegistryHandler(storage, { readOnly: !!opts.readOnly, delete: !!opts.delete, log, ...(htpasswd ? { htpasswd } : {}) });
+  const token = opts.token ? await TokenAuth.load(opts.token) : undefined;
+  const handler = createRegistryHandler(storage, { readOnly: !!opts.readOnly, delete: !!opts.delete, log, ...(htpasswd ? { htpasswd } : {}), ...(token ? { token } : {}) });
   const server: Server =
     opts.tlsCert && opts.tlsKey
       ? createHttpsServer({ cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) }, handler)

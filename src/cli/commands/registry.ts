@@ -14,8 +14,16 @@ export const serve: Handler = async (ctx, { flags }) => {
   const { serveRegistry } = await import('../../distribution/index.js');
   const { createLogger, isLogLevel } = await import('../../util/index.js');
   const log = createLogger(isLogLevel(ctx.logLevel) ? ctx.logLevel : 'info');
+  const tokenFlags = ['token-realm', 'token-service', 'token-issuer', 'token-rootcertbundle'] as const;
+  const given = tokenFlags.filter((f) => str(flags, f));
+  if (given.length > 0 && given.length < tokenFlags.length) {
+    throw new CliError(`token auth needs all of --${tokenFlags.join(', --')} (missing --${tokenFlags.filter((f) => !str(flags, f)).join(', --')})`, 125);
+  }
   const opts = {
     addr: str(flags, 'addr') || '127.0.0.1:5000',
+    ...(given.length
+      ? { token: { realm: str(flags, 'token-realm'), service: str(flags, 'token-service'), issuer: str(flags, 'token-issuer'), rootCertBundle: str(flags, 'token-rootcertbundle') } }
+      : {}),
     root: str(flags, 'root') || '/var/lib/berth-registry',
     readOnly: bool(flags, 'read-only'),
     delete: bool(flags, 'delete'),
