@@ -280,7 +280,13 @@ test('token auth: the challenge, then skopeo, berth login/push/pull and the dock
     JSON.stringify(issuer.requests),
   );
   assert.equal((await d.cli(['rmi', `${reg.host}/team/mine:1`])).code, 0);
-  // The docker CLI keeps credentials of its own: `docker login` checks them through the daemon's /auth.
+  // The docker CLI keeps credentials of its own. Without them the pull fails as against dockerd
+  // (a 500 with the registry's words), not with a 401 that would make the CLI prompt for a login.
+  const dockerAnon = await d.docker(['pull', `${reg.host}/team/bb:latest`]);
+  assert.equal(dockerAnon.code, 1, dockerAnon.stderr);
+  assert.match(dockerAnon.stderr, /Error response from daemon: unauthorized/);
+  assert.doesNotMatch(dockerAnon.stdout, /Username/);
+  // `docker login` checks them through the daemon's /auth.
   const dlogin = await d.docker(['login', '-u', creds.user, '--password-stdin', reg.host], { input: `${creds.password}\n` });
   assert.equal(dlogin.code, 0, dlogin.stderr);
   const pulled = await d.docker(['pull', `${reg.host}/team/bb:latest`]);

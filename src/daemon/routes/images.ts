@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError } from '../../errors/index.js';
+import { BerthError, isCode, messageOf } from '../../errors/index.js';
 import type { ImageService } from '../../image/types.js';
 import type { AuthConfig } from '../../registry/types.js';
 import type { Router } from '../router.js';
@@ -54,7 +54,11 @@ export function imageRoutes(router: Router, images: ImageService): void {
         auth = undefined;
       }
       const ref = pullReference(fromImage, query.get('tag'));
-      await streamProgress(res, (onProgress) => images.pull(ref, { platform, auth, onProgress, signal }));
+      await streamProgress(res, (onProgress) =>
+        images.pull(ref, { platform, auth, onProgress, signal }).catch((err: unknown) => {
+          throw dockerdPullError(err, fromImage);
+        }),
+      );
       return;
     }
     if (fromSrc === '-') {
@@ -86,7 +90,12 @@ export function imageRoutes(router: Router, images: ImageService): void {
       auth = undefined;
     }
     const tag = query.get('tag') || undefined;
-    await streamProgress(res, (onProgress) => push(params.name as string, { ...(tag ? { tag } : {}), ...(auth ? { auth } : {}), onProgress, signal }));
+    await streamProgress(res, (onProgress) =>
+      push(params.name as string, { ...(tag ? { tag } : {}), ...(auth ? { auth } : {}), onProgress, signal }).catch((err: unknown) => {
+        // as for pulls: never a 401, which the docker CLI answers with a login prompt
+        throw isCode(err, 'unauthorized') ? new BerthError('internal', messageOf(err), { cause: err }) : err;
+      }),
+    );
   });
 
   router.get('/images/get', async ({ res, query, signal }) => {
@@ -138,4 +147,17 @@ async function sendTar(res: ServerResponse, signal: AbortSignal, tar: Readable):
   } catch {
     res.destroy();
   }
+}
+
+/**
+ * A registry's refusal as dockerd reports it for a pull: DENIED is a 404 "pull access
+ * denied", UNAUTHORIZED a 500 with the registry's words. Never a 401: the docker CLI
+ * takes a 401 from the daemon as its cue to prompt for a login.
+ */
+function dockerdPullError(err: unknown, repo: string): unknown {
+  if (isCode(err, 'forbidden')) {
+    return new BerthError('not_found', `pull access denied for ${repo}, repository does not exist or may require 'docker login': ${messageOf(err)}`, { cause: err });
+  }
+  if (isCode(err, 'unauthorized')) return new BerthError('internal', messageOf(err), { cause: err });
+  return err;
 }
