@@ -7,6 +7,9 @@ import { CliError, type CommandContext } from './context.js';
 import { configDir } from './config.js';
 import { cliVersion } from './version.js';
 
+/** Commands that run a server in this process rather than call the daemon. */
+const LOCAL_COMMANDS = new Set(['daemon', 'registry']);
+
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', description: 'Location of client config files (default "~/.berth")' },
   { name: 'host', short: 'H', type: 'strings', placeholder: 'list', description: 'Daemon socket to connect to' },
@@ -112,6 +115,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       stdin: process.stdin,
       client: () => (client ??= new ApiClient(host)),
     };
+    // Nearly every command talks to the daemon: its /_ping (API version) goes out while
+    // the handler's modules load. Not for the servers this CLI itself runs.
+    if (!LOCAL_COMMANDS.has(def.path[0] as string)) void ctx.client().apiVersion().catch(() => undefined);
     const handler = await def.load();
     return (await handler(ctx, { flags: parsed.flags, args: parsed.args })) ?? 0;
   } catch (err) {

@@ -374,10 +374,19 @@ const containerResize = (ctx: CommandContext, id: string) => (height: number, wi
 async function runAttached(ctx: CommandContext, id: string, opts: AttachOptions & { autoRemove: boolean; invoked: string }): Promise<number> {
   const stopProxy = signalProxy(ctx, id, opts);
   try {
-    const conn = await hijack(ctx, id, { stream: true, stdin: opts.stdin || undefined, stdout: true, stderr: true, detachKeys: opts.detachKeys || undefined });
+    // The attach and the wait are both in place before the start; they are set up at once.
+    const attaching = hijack(ctx, id, { stream: true, stdin: opts.stdin || undefined, stdout: true, stderr: true, detachKeys: opts.detachKeys || undefined });
+    const waiting = startWait(ctx, id, opts.autoRemove ? 'removed' : 'next-exit');
+    const [attached, waited] = await Promise.allSettled([attaching, waiting]);
+    if (attached.status === 'rejected') {
+      if (waited.status === 'fulfilled') waited.value.exit.catch(() => undefined);
+      throw attached.reason;
+    }
+    const conn = attached.value;
     let exit: Promise<number>;
     try {
-      ({ exit } = await startWait(ctx, id, opts.autoRemove ? 'removed' : 'next-exit'));
+      if (waited.status === 'rejected') throw waited.reason;
+      ({ exit } = waited.value);
       exit.catch(() => undefined);
       await ctx.client().request('POST', `/containers/${path(id)}/start`).then(readAll);
     } catch (err) {
