@@ -488,11 +488,7 @@ export class ContainerStore implements ContainerService {
       await this.#cleanRuntime(id);
       phases.mark('cleanMs');
       // Independent steps run in pairs; both settle before a failure is handled (the catch undoes both).
-      const timedPhase = <T>(p: Promise<T>, name: string): Promise<T> => {
-        const started = performance.now();
-        return p.finally(() => (phases.ms[name] = Math.round(performance.now() - started)));
-      };
-      const [mounted, joined] = await Promise.allSettled([timedPhase(this.#mountRootfs(rec), 'mountMs'), timedPhase(this.#networkSandbox(rec), 'sandboxMs')]);
+      const [mounted, joined] = await Promise.allSettled([phases.time('mountMs', this.#mountRootfs(rec)), phases.time('sandboxMs', this.#networkSandbox(rec))]);
       phases.mark('mountAndSandboxMs');
       if (mounted.status === 'rejected') throw mounted.reason;
       if (joined.status === 'rejected') throw joined.reason;
@@ -502,8 +498,8 @@ export class ContainerStore implements ContainerService {
       // hosts file its address (rewritten below). runc starts the process once its network is up,
       // as docker does. (Wiring it during `runc create` instead is slower here: the two contend.)
       const [bundled, attached] = await Promise.allSettled([
-        timedPhase(this.#specInput(rec, rootfs, network).then((input) => writeBundle(dir, buildSpec(input))), 'bundleMs'),
-        timedPhase(network.toAttach === undefined ? Promise.resolve([]) : this.#attachNetworks(rec, network.toAttach), 'networkMs'),
+        phases.time('bundleMs', this.#specInput(rec, rootfs, network).then((input) => writeBundle(dir, buildSpec(input)))),
+        phases.time('networkMs', network.toAttach === undefined ? Promise.resolve([]) : this.#attachNetworks(rec, network.toAttach)),
       ]);
       if (bundled.status === 'rejected') throw bundled.reason;
       if (attached.status === 'rejected') throw attached.reason;
@@ -881,11 +877,12 @@ export class ContainerStore implements ContainerService {
    * Signal the container's init straight from here (a pidfd, no runc process);
    * in its own PID namespace a SIGKILL of init takes every other process along.
    */
-  async #signal(id: string, signal: number): Promise<void> {
+  async #signal(id: string, signal: number): Promise<'sent' | 'gone'> {
     const rec = this.records.get(id);
-    if (rec) await signalInit(rec.state.pid, cgroupsPathFor(id, this.#cgroupParent), signal);
+    const outcome = rec ? await signalInit(rec.state.pid, cgroupsPathFor(id, this.#cgroupParent), signal) : 'gone';
     // Gone already or not: the exit file (or the sweep) will tell.
     void this.#reconcile(id);
+    return outcome;
   }
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
@@ -894,7 +891,7 @@ export class ContainerStore implements ContainerService {
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw conflict(`Container ${rec.id} is not running`);
     // Like dockerd: a kill with the stop signal or SIGKILL keeps restart policies from bringing it back.
     if (n === 9 || n === signalNumber(rec.config.StopSignal || 'SIGTERM')) this.#setState(rec.id, { manuallyStopped: true });
-    if ((await signalInit(rec.state.pid, cgroupsPathFor(rec.id, this.#cgroupParent), n)) === 'gone') throw conflict(`Container ${rec.id} is not running`);
+    if ((await this.#signal(rec.id, n)) === 'gone') throw conflict(`Container ${rec.id} is not running`);
     this.#emit({ action: 'kill', id: rec.id, signal: String(n) });
   }
 

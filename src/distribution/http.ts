@@ -67,12 +67,18 @@ interface Request {
 export function accessFor(method: string, path: string): Access[] {
   if (path === '/v2/' || path === '/v2') return [];
   if (path === '/v2/_catalog') return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+  const p = repoPath(path);
+  if (!p) return [];
+  const actions = method === 'GET' || method === 'HEAD' ? ['pull'] : method === 'DELETE' && !p.isUpload ? ['delete'] : ['pull', 'push'];
+  return [{ type: 'repository', name: p.name, actions }];
+}
+
+/** `/v2/NAME/KIND/REST` (the name may hold slashes), unvalidated; undefined for other paths. */
+function repoPath(path: string): { name: string; kind: string; rest: string; isUpload: boolean } | undefined {
   const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/(.*)$/.exec(path);
-  if (!m) return [];
+  if (!m) return undefined;
   const [, name, kind, rest] = m as unknown as [string, string, string, string];
-  const upload = kind === 'blobs' && /^uploads(\/|$)/.test(rest);
-  const actions = method === 'GET' || method === 'HEAD' ? ['pull'] : method === 'DELETE' && !upload ? ['delete'] : ['pull', 'push'];
-  return [{ type: 'repository', name, actions }];
+  return { name, kind, rest, isUpload: kind === 'blobs' && /^uploads(\/|$)/.test(rest) };
 }
 
 function send(res: ServerResponse, status: number, headers: Headers = {}, body?: string | Buffer): void {
@@ -339,15 +345,14 @@ export function createRegistryHandler(storage: RegistryStorage, opts: HandlerOpt
       sendJson(res, 200, { repositories: page }, headers);
       return;
     }
-    const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/(.*)$/.exec(path);
-    if (!m) {
+    const p = repoPath(path);
+    if (!p) {
       sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: 'unknown endpoint', detail: { path } }] });
       return;
     }
-    const [, name, kind, rest] = m as unknown as [string, string, string, string];
+    const { name, kind, rest, isUpload } = p;
     checkName(name);
     if (isWrite && opts.readOnly) throw distErr('UNSUPPORTED', 'the registry is read-only');
-    const isUpload = kind === 'blobs' && /^uploads(\/|$)/.test(rest);
     if (method === 'DELETE' && !isUpload && !opts.delete) throw distErr('UNSUPPORTED', 'deletes are disabled (start the registry with --delete)');
     if (kind === 'manifests' && rest && !rest.includes('/')) return manifests(r, name, rest);
     if (kind === 'blobs' && (rest === 'uploads' || rest === 'uploads/')) return startUpload(r, name);

@@ -21,11 +21,11 @@ export interface NativeSys {
    * sendfile(2) of count bytes of inFd from offset to the socket outFd, on the thread
    * pool (the one asynchronous call here); the socket may be non-blocking.
    */
+  sendFile(outFd: number, inFd: number, offset: number, count: number, cb: (err: (Error & { errno?: number }) | null, sent: number) => void): void;
   /** pidfd_open(2): a file descriptor for the process (close it with fs.closeSync) */
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2); ESRCH once the process has exited */
   pidfdSendSignal(pidfd: number, signal: number): void;
-  sendFile(outFd: number, inFd: number, offset: number, count: number, cb: (err: (Error & { errno?: number }) | null, sent: number) => void): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -92,8 +92,7 @@ export function imageRoutes(router: Router, images: ImageService): void {
     const tag = query.get('tag') || undefined;
     await streamProgress(res, (onProgress) =>
       push(params.name as string, { ...(tag ? { tag } : {}), ...(auth ? { auth } : {}), onProgress, signal }).catch((err: unknown) => {
-        // as for pulls: never a 401, which the docker CLI answers with a login prompt
-        throw isCode(err, 'unauthorized') ? new BerthError('internal', messageOf(err), { cause: err }) : err;
+        throw withoutLoginPrompt(err);
       }),
     );
   });
@@ -158,6 +157,10 @@ function dockerdPullError(err: unknown, repo: string): unknown {
   if (isCode(err, 'forbidden')) {
     return new BerthError('not_found', `pull access denied for ${repo}, repository does not exist or may require 'docker login': ${messageOf(err)}`, { cause: err });
   }
-  if (isCode(err, 'unauthorized')) return new BerthError('internal', messageOf(err), { cause: err });
-  return err;
+  return withoutLoginPrompt(err);
+}
+
+/** A registry's UNAUTHORIZED as dockerd passes it on for pulls and pushes: a 500 with its words. */
+function withoutLoginPrompt(err: unknown): unknown {
+  return isCode(err, 'unauthorized') ? new BerthError('internal', messageOf(err), { cause: err }) : err;
 }
