@@ -98,7 +98,7 @@ async function collect(it: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
 type State = { Status: string; Running: boolean; ExitCode: number; Error: string; OOMKilled: boolean; Pid: number; StartedAt: string; FinishedAt: string };
 const stateOf = async (svc: ContainerStore, id: string) => (await svc.inspect(id)).State as State;
 
-test('run echo: exit 0, stdout and stderr kept apart in the logs, inspect and list shapes', async (t) => {
+test('run echo: exit 0, stdout and stderr kept apart in the logs, inspect and list shapes', { timeout: 120_000 }, async (t) => {
   const { svc } = await setup(t);
   const { Id } = await svc.create({ Image: 'busybox', Cmd: ['sh', '-c', 'echo hello; echo oops >&2; cat /etc/hostname'], Labels: { app: 'x' } }, { name: 'echoer' });
   assert.match(Id, /^[0-9a-f]{64}$/);
@@ -157,7 +157,7 @@ test('run echo: exit 0, stdout and stderr kept apart in the logs, inspect and li
   assert.equal(svc.imageInUse(String(info.Image)), true);
 });
 
-test('a missing executable: start fails with not_found and the container is exited with 127', async (t) => {
+test('a missing executable: start fails with not_found and the container is exited with 127', { timeout: 120_000 }, async (t) => {
   const { svc } = await setup(t);
   const { Id } = await svc.create({ Image: 'busybox', Cmd: ['nope'] });
   const err = await svc.start(Id).catch((e: unknown) => e);
@@ -169,7 +169,7 @@ test('a missing executable: start fails with not_found and the container is exit
   assert.match(state.Error, /executable file not found/);
 });
 
-test('stop, kill, rm: SIGTERM ignored by PID 1 then SIGKILL (137), kill -s USR1 reaches a trap, rm of a running container is a conflict', async (t) => {
+test('stop, kill, rm: SIGTERM ignored by PID 1 then SIGKILL (137), kill -s USR1 reaches a trap, rm of a running container is a conflict', { timeout: 120_000 }, async (t) => {
   const { svc } = await setup(t);
   const { Id } = await svc.create({ Image: 'busybox', Cmd: ['sleep', '1000'] });
   await svc.start(Id);
@@ -187,8 +187,11 @@ test('stop, kill, rm: SIGTERM ignored by PID 1 then SIGKILL (137), kill -s USR1 
   await assert.rejects(svc.kill(Id), (e) => isCode(e, 'conflict'));
 
   const trap = await svc.create({ Image: 'busybox', Cmd: ['sh', '-c', 'trap "echo got usr1; exit 5" USR1; echo ready; while true; do sleep 0.1; done'] }, { name: 'trapper' });
+  // waitStart: a follow opened before the start must not end at once, or the USR1 could
+  // reach the shell before its trap is set (PID 1 ignores it then, and the wait never ends).
   const ready = (async () => {
-    for await (const e of svc.logs(trap.Id, { follow: true })) if (e.line.toString() === 'ready\n') return;
+    for await (const e of svc.logs(trap.Id, { follow: true, waitStart: true })) if (e.line.toString() === 'ready\n') return;
+    throw new Error('the log ended without "ready"');
   })();
   await svc.start('trapper');
   await ready;
@@ -204,7 +207,7 @@ test('stop, kill, rm: SIGTERM ignored by PID 1 then SIGKILL (137), kill -s USR1 
   assert.deepEqual(await svc.runc.list(), []);
 });
 
-test('restart policy on-failure:2 restarts twice then stays exited; --rm removes after exit', async (t) => {
+test('restart policy on-failure:2 restarts twice then stays exited; --rm removes after exit', { timeout: 120_000 }, async (t) => {
   const { svc } = await setup(t);
   const events: ContainerEvent[] = [];
   svc.onEvent((e) => events.push(e));
@@ -227,7 +230,7 @@ test('restart policy on-failure:2 restarts twice then stays exited; --rm removes
   await assert.rejects(svc.inspect(rm.Id), (e) => isCode(e, 'not_found'));
 });
 
-test('containers survive the service closing; a new service re-adopts the live one and records the exit of the other', async (t) => {
+test('containers survive the service closing; a new service re-adopts the live one and records the exit of the other', { timeout: 120_000 }, async (t) => {
   const env = await setup(t);
   const alive = await env.svc.create({ Image: 'busybox', Cmd: ['sleep', '1000'] });
   const dies = await env.svc.create({ Image: 'busybox', Cmd: ['sleep', '1000'] });
@@ -255,7 +258,7 @@ test('containers survive the service closing; a new service re-adopts the live o
   assert.equal((await stateOf(svc2, alive.Id)).Status, 'exited');
 });
 
-test('a 16m memory limit: the shell that allocates more is OOM-killed (137, OOMKilled)', async (t) => {
+test('a 16m memory limit: the shell that allocates more is OOM-killed (137, OOMKilled)', { timeout: 120_000 }, async (t) => {
   const { svc } = await setup(t);
   const { Id } = await svc.create({
     Image: 'busybox',
