@@ -38,6 +38,9 @@ const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const auth = () => import('./commands/auth.js');
 const containers = () => import('./commands/containers.js');
+const runCommands = () => import('./commands/run.js');
+const lifecycle = () => import('./commands/lifecycle.js');
+const attached = () => import('./commands/attached.js');
 
 /** The flags docker run and docker create share. */
 const CREATE_FLAGS: FlagSpec[] = [
@@ -276,7 +279,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process (default true)' },
       ...CREATE_FLAGS,
     ] as FlagSpec[]).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), // not localeCompare: its ICU set-up costs ~15 ms per CLI run
-    load: async () => (await containers()).run,
+    load: async () => (await runCommands()).run,
   },
   {
     path: ['container', 'exec'],
@@ -305,7 +308,7 @@ export const COMMANDS: CommandDef[] = [
     minArgs: 1,
     stopAtFirstArg: true,
     flags: CREATE_FLAGS,
-    load: async () => (await containers()).create,
+    load: async () => (await runCommands()).create,
   },
   {
     path: ['container', 'start'],
@@ -318,7 +321,7 @@ export const COMMANDS: CommandDef[] = [
       detachKeysFlag,
       { name: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
     ],
-    load: async () => (await containers()).start,
+    load: async () => (await runCommands()).start,
   },
   {
     path: ['container', 'attach'],
@@ -332,7 +335,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' },
       { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy all received signals to the process (default true)' },
     ],
-    load: async () => (await containers()).attach,
+    load: async () => (await attached()).attach,
   },
   {
     path: ['container', 'update'],
@@ -373,7 +376,7 @@ export const COMMANDS: CommandDef[] = [
     description: 'Stop one or more running containers',
     minArgs: 1,
     flags: stopFlags(''),
-    load: async () => (await containers()).stop,
+    load: async () => (await lifecycle()).stop,
   },
   {
     path: ['container', 'restart'],
@@ -382,7 +385,7 @@ export const COMMANDS: CommandDef[] = [
     description: 'Restart one or more containers',
     minArgs: 1,
     flags: stopFlags(''),
-    load: async () => (await containers()).restart,
+    load: async () => (await lifecycle()).restart,
   },
   {
     path: ['container', 'kill'],
@@ -391,7 +394,7 @@ export const COMMANDS: CommandDef[] = [
     description: 'Kill one or more running containers',
     minArgs: 1,
     flags: [{ name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' }],
-    load: async () => (await containers()).kill,
+    load: async () => (await lifecycle()).kill,
   },
   {
     path: ['container', 'rm'],
@@ -403,7 +406,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
       { name: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
     ],
-    load: async () => (await containers()).remove,
+    load: async () => (await lifecycle()).remove,
   },
   {
     path: ['container', 'ls'],
@@ -446,7 +449,7 @@ export const COMMANDS: CommandDef[] = [
     description: 'Block until one or more containers stop, then print their exit codes',
     minArgs: 1,
     flags: [],
-    load: async () => (await containers()).wait,
+    load: async () => (await lifecycle()).wait,
   },
   {
     path: ['container', 'inspect'],

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempRoot } from '../testing/index.js';
 import { serveFakes } from '../daemon/fakes.js';
-import { ramInBytes, timestampArg, startErrorCode } from './commands/containers.js';
+import { timestampArg } from './commands/containers.js';
+import { startErrorCode } from './commands/run.js';
+import { ramInBytes } from './runflags.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
 

@@ -2,7 +2,7 @@
 // directory, and a lazily created API client.
 import type { Readable } from 'node:stream';
 import type { ApiClient } from './client.js';
-import type { FlagValues } from './args.js';
+import { UsageError, type FlagValues } from './args.js';
 
 export interface OutStream {
   write(text: string | Uint8Array): boolean;
@@ -57,3 +57,10 @@ export const list = (flags: FlagValues, name: string): string[] => {
   const v = flags[name];
   return Array.isArray(v) ? v : [];
 };
+/** An integer flag as Go's strconv.ParseInt takes it; undefined when not given. */
+export function intFlag(flags: FlagValues, name: string): number | undefined {
+  const v = str(flags, name);
+  if (v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`invalid argument "${v}" for "--${name}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
+  return Number(v);
+}

@@ -207,7 +207,7 @@ const PRUNE_ALL_WARNING = 'WARNING! This will remove all build cache. Are you su
 export const prune: Handler = async (ctx, { flags }) => {
   const all = bool(flags, 'all');
   // loaded here only: a build's start-up should not pay for the image and container commands
-  const [{ parseFilters, confirm }, { ramInBytes }] = await Promise.all([import('./images.js'), import('./containers.js')]);
+  const [{ parseFilters, confirm }, { ramInBytes }] = await Promise.all([import('./images.js'), import('../runflags.js')]);
   const filters = parseFilters(list(flags, 'filter'));
   const keep = str(flags, 'keep-storage');
   const keepStorage = keep ? ramInBytes(keep, '--keep-storage') : 0;

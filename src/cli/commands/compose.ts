@@ -197,7 +197,7 @@ export const compose: Handler = async (ctx, { flags, args }) => {
         ctx.stdout.write(`${created.name}\n`);
         return 0;
       }
-      const { start } = await import('./containers.js');
+      const { start } = await import('./run.js');
       return start(ctx, { flags: { attach: true, interactive: true, 'detach-keys': '' }, args: [created.id] });
     }
     case 'config': {

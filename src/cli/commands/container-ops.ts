@@ -3,7 +3,7 @@ import { ApiError } from '../client.js';
 import { bool, list, type Handler } from '../context.js';
 import { tabwrite } from '../format/index.js';
 import { humanSize } from '../format/units.js';
-import { forEach } from './containers.js';
+import { forEach } from './lifecycle.js';
 import { confirm, parseFilters } from './images.js';
 
 const path = (name: string) => encodeURIComponent(name);

@@ -187,6 +187,21 @@ export async function registryAuthHeader(ctx: CommandContext, domain: string): P
   return creds ? { 'X-Registry-Auth': encodeAuthHeader(creds) } : {};
 }
 
+/** docker run's pull: on stderr, so stdout carries only the container's output; `missing` first says the image was not found. */
+export async function pullForRun(ctx: CommandContext, image: string, platform: string, missing: boolean): Promise<void> {
+  const ref = withDefaultTag(parseReference(image));
+  if (missing) ctx.stderr.write(`Unable to find image '${referenceString(ref, true)}' locally\n`);
+  const res = await ctx.client().request('POST', '/images/create', {
+    query: { fromImage: fullName(ref), tag: ref.digest ?? ref.tag, platform: platform || undefined },
+    headers: await registryAuthHeader(ctx, ref.domain),
+  });
+  await displayJSONMessages(jsonStream<JSONMessage>(res), (t) => ctx.stderr.write(t), {
+    isTerminal: ctx.stderr.isTTY === true,
+    width: ctx.stderr.columns || 200,
+    now: () => Date.now() / 1000,
+  });
+}
+
 export const pull: Handler = async (ctx, { flags, args }) => {
   const given = parseReference(args[0] as string);
   const ref = withDefaultTag(given);

@@ -5,7 +5,7 @@ import { ApiError } from '../client.js';
 import { CliError, str, type Handler } from '../context.js';
 import { UsageError, type FlagValues } from '../args.js';
 import type { UpdateRequest } from '../../container/types.js';
-import { ramInBytes } from './containers.js';
+import { ramInBytes } from '../runflags.js';
 
 const path = (name: string) => encodeURIComponent(name);
 
