@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../errors/index.js';
+import { spawnChild, type Child } from '../native/index.js';
 import { codeOfRuncMessage, lastRuncError } from '../runtime/index.js';
 
 export const ATTACH_SOCKET = 'attach';
@@ -93,26 +94,24 @@ export async function startMonitor(o: MonitorOptions): Promise<{ pid: number; mo
   const binary = o.binary ?? monitorBinary();
   await rm(o.runtimeLog, { force: true });
   const errFd = openSync(join(o.bundle, MONITOR_LOG), 'a', 0o600);
-  let child: ChildProcess;
+  let child: Child;
   try {
-    child = spawn(binary, monitorArgs(o), {
+    // The monitor forks itself away at once (setsid, fork); what we spawn exits then and is reaped.
+    child = spawnChild(binary, monitorArgs(o), {
       cwd: o.bundle,
-      stdio: ['ignore', 'ignore', errFd, 'pipe'],
-      detached: true,
+      fds: ['ignore', 'ignore', errFd, 'pipe'],
+      setsid: true,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
+  } catch (err) {
+    throw new BerthError('unavailable', `cannot run ${binary}: ${(err as Error).message}`, { cause: err });
   } finally {
     closeSync(errFd);
   }
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (err) => reject(new BerthError('unavailable', `cannot run ${binary}: ${err.message}`, { cause: err }))),
-  );
-  spawnError.catch(() => undefined);
-  child.unref();
-  const sync = child.stdio[3] as Readable;
+  const sync = child.pipes.get(3) as Readable;
   let line: string;
   try {
-    line = await Promise.race([firstLine(sync), spawnError]);
+    line = await firstLine(sync);
   } finally {
     sync.destroy();
   }

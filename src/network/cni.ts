@@ -3,10 +3,10 @@
 // configuration on stdin, chains a conflist's plugins through prevResult,
 // deletes in reverse order, and caches ADD results on disk as libcni does so
 // that DEL and CHECK still have them after a daemon restart.
-import { spawn } from 'node:child_process';
 import { access, constants, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.js';
+import { runChild } from '../native/index.js';
 import { writeFileAtomic } from '../util/index.js';
 
 export const CNI_VERSION = '1.0.0';
@@ -251,18 +251,7 @@ export class CniRuntime {
   }
 }
 
-function run(bin: string, env: NodeJS.ProcessEnv, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-    child.stdin.on('error', () => undefined); // a plugin may exit before reading all of stdin
-    child.stdin.end(input);
-  });
+async function run(bin: string, env: NodeJS.ProcessEnv, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runChild(bin, [], { env, input });
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -9,6 +9,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../errors/index.js';
+import { runChild } from '../native/index.js';
 import type { LinuxResources } from './types.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -222,26 +223,11 @@ export class Runc {
     await mkdir(this.logDir, { recursive: true, mode: 0o700 });
     const logFile = join(this.logDir, `${randomUUID()}.json`);
     try {
-      const stdio: StdioOptions = opts.stdio ?? [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
-      const child = spawn(this.binary, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...args], { stdio });
-      opts.onSpawn?.(child);
-      const collect = opts.waitFor !== 'exit';
-      let stdout = '';
-      let stderr = '';
-      if (collect) {
-        child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      }
-      if (opts.input !== undefined && child.stdin) {
-        child.stdin.on('error', () => {
-          /* the process may exit without reading its input */
+      const argv = ['--root', this.root, '--log', logFile, '--log-format', 'json', ...args];
+      const { code, signal, stdout, stderr } =
+        opts.stdio || opts.onSpawn ? await this.#spawnNode(argv, opts) : await runChild(this.binary, argv, { env: process.env, input: opts.input }).catch((err: Error) => {
+          throw new BerthError('unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err });
         });
-        child.stdin.end(opts.input);
-      }
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-        child.once('error', (err) => reject(new BerthError('unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err })));
-        child.once(collect ? 'close' : 'exit', (c: number | null, s: NodeJS.Signals | null) => resolve([c, s]));
-      });
       const log = await readFile(logFile, 'utf8').catch(() => '');
       const out: Invocation = { code, signal, stdout, stderr };
       const error = lastRuncError(log);
@@ -251,6 +237,34 @@ export class Runc {
     } finally {
       await rm(logFile, { force: true });
     }
+  }
+
+  /** node's spawn, for the runs whose stdio are the container's own (create with its pipes or descriptors). */
+  async #spawnNode(
+    argv: string[],
+    opts: { input?: string; stdio?: [StdioSetting, StdioSetting, StdioSetting]; onSpawn?: (child: ChildProcess) => void; waitFor?: 'exit' | 'close' },
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+    const stdio: StdioOptions = opts.stdio ?? [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+    const child = spawn(this.binary, argv, { stdio });
+    opts.onSpawn?.(child);
+    const collect = opts.waitFor !== 'exit';
+    let stdout = '';
+    let stderr = '';
+    if (collect) {
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    }
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {
+        /* the process may exit without reading its input */
+      });
+      child.stdin.end(opts.input);
+    }
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', (err) => reject(new BerthError('unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err })));
+      child.once(collect ? 'close' : 'exit', (c: number | null, s: NodeJS.Signals | null) => resolve([c, s]));
+    });
+    return { code, signal, stdout, stderr };
   }
 }
 
