@@ -413,8 +413,8 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
 
 /*
  * spawn(file, argv, envp, cwd | null, fds, setsid): pid. The child gets fds[i]
- * as its descriptor i and nothing else of ours (everything here is
- * close-on-exec), default signal dispositions and an empty signal mask.
+ * as its descriptor i and no other descriptor, default signal dispositions and
+ * an empty signal mask.
  * glibc's posix_spawn shares the address space until the exec (CLONE_VM |
  * CLONE_VFORK), so its cost does not grow with the daemon's memory, and it
  * reports a failed exec as the error.
@@ -460,6 +460,8 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
       posix_spawnattr_init(&attr);
       for (uint32_t i = 0; i < nfds; i++) posix_spawn_file_actions_adddup2(&fa, tmp[i], (int)i);
       if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+      /* and nothing else: not even what was handed to us without close-on-exec */
+      posix_spawn_file_actions_addclosefrom_np(&fa, (int)nfds);
       sigset_t none, all;
       sigemptyset(&none);
       sigfillset(&all);
