@@ -19,14 +19,25 @@ export async function startWait(ctx: CommandContext, id: string, condition: stri
   return { exit };
 }
 
-/** Runs `op` for each name, printing the name on success and docker's error line otherwise; exit 1 if any failed. */
-export async function forEach(ctx: CommandContext, names: readonly string[], op: (name: string) => Promise<unknown>, print = (name: string) => `${name}\n`): Promise<number> {
+/**
+ * Runs `op` for each name, printing the name (or `print` of the name and the result) on
+ * success and docker's error line otherwise; exit 1 if any failed. Used by every command
+ * that acts on a list of names, containers and volumes alike.
+ */
+export async function forEach<T>(
+  ctx: CommandContext,
+  names: readonly string[],
+  op: (name: string) => Promise<T>,
+  print: (name: string, result: T) => string = (name) => `${name}\n`,
+): Promise<number> {
   let failed = false;
   for (const name of names) {
     try {
       const res = await op(name);
-      if (res && typeof (res as Readable).resume === 'function') await readAll(res as Readable);
-      ctx.stdout.write(print(name));
+      // a response body is read to its end before the name is printed
+      const body = res as unknown as Readable | undefined;
+      if (body && typeof body.resume === 'function') await readAll(body);
+      ctx.stdout.write(print(name, res));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
@@ -55,18 +66,11 @@ export const remove: Handler = async (ctx, { flags, args }) =>
     ctx.client().request('DELETE', `/containers/${path(name)}`, { query: { force: bool(flags, 'force') || undefined, v: bool(flags, 'volumes') || undefined } }),
   );
 
-export const wait: Handler = async (ctx, { args }) => {
-  let failed = false;
-  for (const name of args) {
-    try {
-      const code = await (await startWait(ctx, name, 'not-running')).exit;
-      ctx.stdout.write(`${code}\n`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
-      failed = true;
-    }
-  }
-  return failed ? 1 : 0;
-};
+export const wait: Handler = async (ctx, { args }) =>
+  forEach(
+    ctx,
+    args,
+    async (name) => (await startWait(ctx, name, 'not-running')).exit,
+    (_, code) => `${code}\n`,
+  );
 

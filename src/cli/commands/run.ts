@@ -49,14 +49,15 @@ async function envFiles(files: readonly string[]): Promise<string[]> {
   return out;
 }
 
-function labelsOf(values: readonly string[]): Record<string, string> | undefined {
+/** KEY<sep>VALUE pairs as a map (a bare KEY maps to ''); undefined when none were given: --label (=), --tmpfs (:). */
+function keyValues(values: readonly string[], sep: string): Record<string, string> | undefined {
   if (values.length === 0) return undefined;
-  const labels: Record<string, string> = {};
+  const out: Record<string, string> = {};
   for (const v of values) {
-    const eq = v.indexOf('=');
-    labels[eq < 0 ? v : v.slice(0, eq)] = eq < 0 ? '' : v.slice(eq + 1);
+    const at = v.indexOf(sep);
+    out[at < 0 ? v : v.slice(0, at)] = at < 0 ? '' : v.slice(at + 1);
   }
-  return labels;
+  return out;
 }
 
 function restartPolicy(value: string): { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; MaximumRetryCount: number } | undefined {
@@ -77,16 +78,6 @@ function ulimits(values: readonly string[]): { Name: string; Soft: number; Hard:
     const soft = Number(m[2]);
     return { Name: m[1] as string, Soft: soft, Hard: m[3] === undefined ? soft : Number(m[3]) };
   });
-}
-
-function tmpfs(values: readonly string[]): Record<string, string> | undefined {
-  if (values.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const colon = v.indexOf(':');
-    out[colon < 0 ? v : v.slice(0, colon)] = colon < 0 ? '' : v.slice(colon + 1);
-  }
-  return out;
 }
 
 /** -v: SRC:DST[:opts] (SRC a host path or a volume name) goes to Binds; a lone /DST is an anonymous volume (Config.Volumes). */
@@ -117,7 +108,7 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
   const volumeFlags = binds(list(flags, 'volume'));
   const hostConfig: Record<string, unknown> = {
     Binds: volumeFlags.binds,
-    Tmpfs: tmpfs(list(flags, 'tmpfs')),
+    Tmpfs: keyValues(list(flags, 'tmpfs'), ':'),
     NetworkMode: str(flags, 'network') || str(flags, 'net') || 'default',
     RestartPolicy: restartPolicy(str(flags, 'restart')) ?? { Name: 'no', MaximumRetryCount: 0 },
     AutoRemove: bool(flags, 'rm'),
@@ -188,7 +179,7 @@ export async function createBody(flags: FlagValues, args: readonly string[]): Pr
     WorkingDir: str(flags, 'workdir'),
     // An empty --entrypoint cannot be told from none by the flag parser, so it keeps the image's.
     Entrypoint: entrypoint ? [entrypoint] : null,
-    Labels: labelsOf(list(flags, 'label')) ?? {},
+    Labels: keyValues(list(flags, 'label'), '=') ?? {},
     HostConfig: hostConfig,
   };
   if (volumeFlags.volumes) body.Volumes = volumeFlags.volumes;

@@ -1,12 +1,12 @@
 // Volume commands: volume create, ls, inspect, rm, prune, with the docker
 // CLI's flags and output.
-import { ApiError, readAll } from '../client.js';
-import { CliError, str, bool, list, type Handler, type CommandContext } from '../context.js';
+import { CliError, str, bool, list, type Handler } from '../context.js';
 import { UsageError } from '../args.js';
 import { formatList, context, TemplateError } from '../format/index.js';
 import { inspectEach } from '../inspect-output.js';
 import { humanSize } from '../format/units.js';
 import { addFilter, confirm, parseFilters } from './images.js';
+import { forEach } from './lifecycle.js';
 
 const path = (name: string) => encodeURIComponent(name);
 
@@ -69,20 +69,8 @@ export const listVolumes: Handler = async (ctx, { flags }) => {
 export const inspect: Handler = async (ctx, { flags, args }) =>
   inspectEach(ctx, args, str(flags, 'format'), (name) => ctx.client().json<Volume>('GET', `/volumes/${path(name)}`));
 
-export const remove: Handler = async (ctx: CommandContext, { flags, args }) => {
-  let failed = false;
-  for (const name of args) {
-    try {
-      await readAll(await ctx.client().request('DELETE', `/volumes/${path(name)}`, { query: { force: bool(flags, 'force') || undefined } }));
-      ctx.stdout.write(`${name}\n`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
-      failed = true;
-    }
-  }
-  return failed ? 1 : 0;
-};
+export const remove: Handler = async (ctx, { flags, args }) =>
+  forEach(ctx, args, (name) => ctx.client().request('DELETE', `/volumes/${path(name)}`, { query: { force: bool(flags, 'force') || undefined } }));
 
 export const prune: Handler = async (ctx, { flags }) => {
   const all = bool(flags, 'all');
