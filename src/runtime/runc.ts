@@ -2,14 +2,13 @@
 // never touches /run/runc) and its own JSON log file, whose last error is the
 // message of the BerthError we throw: for `create` runc's stdio belong to the
 // container, so stderr is no place to read runc's own errors from.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../errors/index.js';
-import { runChild } from '../native/index.js';
+import { runChild, spawnChild, type Child } from '../native/index.js';
 import type { LinuxResources } from './types.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -137,13 +136,9 @@ export class Runc {
     const stdio = opts.stdio ?? ['ignore', 'ignore', 'ignore'];
     // The pipes outlive runc (the container holds them), so wait for its exit, not for them to close.
     const pipes: Omit<CreateResult, 'pid'> = { stdin: null, stdout: null, stderr: null };
-    const onSpawn = (child: ChildProcess) => {
-      Object.assign(pipes, { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr });
-      // Node destroys a child's stdin when the child exits; this one belongs to the container, which lives on.
-      child.stdin = null;
-    };
+    const onSpawn = (child: Child) => Object.assign(pipes, { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr });
     try {
-      await this.#invoke(args, { stdio, onSpawn, waitFor: 'exit' });
+      await this.#invoke(args, { stdio, onSpawn });
     } catch (err) {
       for (const p of [pipes.stdin, pipes.stdout, pipes.stderr]) p?.destroy();
       throw err;
@@ -214,9 +209,9 @@ export class Runc {
     args: string[],
     opts: {
       input?: string;
+      /** the container's stdio (create): runc's exit is awaited, not the pipes, which the container keeps */
       stdio?: [StdioSetting, StdioSetting, StdioSetting];
-      onSpawn?: (child: ChildProcess) => void;
-      waitFor?: 'exit' | 'close';
+      onSpawn?: (child: Child) => void;
       allowExitCode?: boolean;
     } = {},
   ): Promise<Invocation> {
@@ -224,47 +219,27 @@ export class Runc {
     const logFile = join(this.logDir, `${randomUUID()}.json`);
     try {
       const argv = ['--root', this.root, '--log', logFile, '--log-format', 'json', ...args];
-      const { code, signal, stdout, stderr } =
-        opts.stdio || opts.onSpawn ? await this.#spawnNode(argv, opts) : await runChild(this.binary, argv, { env: process.env, input: opts.input }).catch((err: Error) => {
-          throw new BerthError('unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err });
-        });
+      let run: { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+      try {
+        if (opts.stdio) {
+          const child = spawnChild(this.binary, argv, { env: process.env, fds: opts.stdio.map((s, i) => (s === 'inherit' ? i : s)) });
+          opts.onSpawn?.(child);
+          run = { ...(await child.exited), stdout: '', stderr: '' };
+        } else {
+          run = await runChild(this.binary, argv, { env: process.env, input: opts.input });
+        }
+      } catch (err) {
+        throw new BerthError('unavailable', `cannot run ${this.binary}: ${(err as Error).message}`, { cause: err });
+      }
       const log = await readFile(logFile, 'utf8').catch(() => '');
-      const out: Invocation = { code, signal, stdout, stderr };
+      const out: Invocation = run;
       const error = lastRuncError(log);
       if (error !== undefined) out.error = error;
-      if (code !== 0 && !opts.allowExitCode) throw this.#error(args[0] as string, out);
+      if (run.code !== 0 && !opts.allowExitCode) throw this.#error(args[0] as string, out);
       return out;
     } finally {
       await rm(logFile, { force: true });
     }
-  }
-
-  /** node's spawn, for the runs whose stdio are the container's own (create with its pipes or descriptors). */
-  async #spawnNode(
-    argv: string[],
-    opts: { input?: string; stdio?: [StdioSetting, StdioSetting, StdioSetting]; onSpawn?: (child: ChildProcess) => void; waitFor?: 'exit' | 'close' },
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-    const stdio: StdioOptions = opts.stdio ?? [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
-    const child = spawn(this.binary, argv, { stdio });
-    opts.onSpawn?.(child);
-    const collect = opts.waitFor !== 'exit';
-    let stdout = '';
-    let stderr = '';
-    if (collect) {
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    }
-    if (opts.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => {
-        /* the process may exit without reading its input */
-      });
-      child.stdin.end(opts.input);
-    }
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', (err) => reject(new BerthError('unavailable', `cannot run ${this.binary}: ${err.message}`, { cause: err })));
-      child.once(collect ? 'close' : 'exit', (c: number | null, s: NodeJS.Signals | null) => resolve([c, s]));
-    });
-    return { code, signal, stdout, stderr };
   }
 }
 
