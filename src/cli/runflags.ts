@@ -445,11 +445,9 @@ export async function securityOpts(values: readonly string[]): Promise<string[]>
   return out;
 }
 
-const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
-/** go-units RAMInBytes: "512m", "1g", "1.5GB", "1024" (binary multiples). */
+/** go-units RAMInBytes: "512m", "1g", "1.5GB", "1024" (binary multiples); a usage error naming `flag` otherwise. */
 export function ramInBytes(value: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtpb]?)(?:i?b)?$/i.exec(value.trim());
-  if (!m) throw new UsageError(`invalid argument "${value}" for "${flag}" flag: invalid size: '${value}'`);
-  return Math.trunc(Number(m[1]) * (UNITS[(m[2] || 'b').toLowerCase()] ?? 1));
+  const bytes = sizeInBytes(value);
+  if (bytes === undefined) throw new UsageError(`invalid argument "${value}" for "${flag}" flag: invalid size: '${value}'`);
+  return bytes;
 }

@@ -10,7 +10,7 @@ import { CliError, str, bool, list, type Handler, type CommandContext } from '..
 import { UsageError } from '../args.js';
 import { displayJSONMessages, type JSONMessage } from '../jsonmessage.js';
 import { credentialsFor, encodeAuthHeader, loadConfig } from '../config.js';
-import { parseReference, withDefaultTag, referenceString, familiarName, fullName } from '../reference.js';
+import { parseReference, withDefaultTag, referenceString, familiarName, fullName, type ParsedRef } from '../reference.js';
 import { formatList, context } from '../format/index.js';
 import { inspectEach } from '../inspect-output.js';
 import { humanSize, humanSizeWithPrecision, sinceUnix, goTimeString, rfc3339 } from '../format/units.js';
@@ -187,14 +187,19 @@ export async function registryAuthHeader(ctx: CommandContext, domain: string): P
   return creds ? { 'X-Registry-Auth': encodeAuthHeader(creds) } : {};
 }
 
+/** POST /images/create for `ref` (tagged or by digest), with the stored credentials of its registry: the pull's progress stream. */
+async function pullRequest(ctx: CommandContext, ref: ParsedRef, platform: string): Promise<Readable> {
+  return ctx.client().request('POST', '/images/create', {
+    query: { fromImage: fullName(ref), tag: ref.digest ?? ref.tag, platform: platform || undefined },
+    headers: await registryAuthHeader(ctx, ref.domain),
+  });
+}
+
 /** docker run's pull: on stderr, so stdout carries only the container's output; `missing` first says the image was not found. */
 export async function pullForRun(ctx: CommandContext, image: string, platform: string, missing: boolean): Promise<void> {
   const ref = withDefaultTag(parseReference(image));
   if (missing) ctx.stderr.write(`Unable to find image '${referenceString(ref, true)}' locally\n`);
-  const res = await ctx.client().request('POST', '/images/create', {
-    query: { fromImage: fullName(ref), tag: ref.digest ?? ref.tag, platform: platform || undefined },
-    headers: await registryAuthHeader(ctx, ref.domain),
-  });
+  const res = await pullRequest(ctx, ref, platform);
   await displayJSONMessages(jsonStream<JSONMessage>(res), (t) => ctx.stderr.write(t), {
     isTerminal: ctx.stderr.isTTY === true,
     width: ctx.stderr.columns || 200,
@@ -207,10 +212,7 @@ export const pull: Handler = async (ctx, { flags, args }) => {
   const ref = withDefaultTag(given);
   const quiet = bool(flags, 'quiet');
   if (given.tag === undefined && given.digest === undefined && !quiet) ctx.stdout.write(`Using default tag: ${ref.tag}\n`);
-  const res = await ctx.client().request('POST', '/images/create', {
-    query: { fromImage: fullName(ref), tag: ref.digest ?? ref.tag, platform: str(flags, 'platform') || undefined },
-    headers: await registryAuthHeader(ctx, ref.domain),
-  });
+  const res = await pullRequest(ctx, ref, str(flags, 'platform'));
   if (quiet) {
     // The stream still carries errors; read it, show nothing.
     await displayJSONMessages(jsonStream<JSONMessage>(res), () => undefined, { isTerminal: false });
