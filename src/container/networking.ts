@@ -7,7 +7,7 @@ import type { AttachResult, NetworkService, PortMap } from '../network/index.js'
 import type { NetworkEndpointConfig } from './records.js';
 import type { CreateRequest, HostConfig } from './types.js';
 
-export type NetworkProvider = Pick<NetworkService, 'createSandbox' | 'destroySandbox' | 'attach' | 'detach' | 'endpointsOf' | 'resolverFor' | 'inspect'>;
+export type NetworkProvider = Pick<NetworkService, 'createSandbox' | 'claimSandbox' | 'prewarm' | 'destroySandbox' | 'attach' | 'detach' | 'endpointsOf' | 'resolverFor' | 'inspect'>;
 
 /** NetworkMode after docker's defaulting: "default" is the bridge network. */
 export function networkModeOf(hc: HostConfig): string {

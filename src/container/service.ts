@@ -380,6 +380,14 @@ export class ContainerStore implements ContainerService {
     }
     const net = this.#deps.networks;
     if (!net) return { namespace: 'private', endpoints: [] };
+    const networks = Object.entries(rec.networks ?? { [mode]: {} });
+    if (mode !== 'none' && networks.length === 1) {
+      // one network: a sandbox wired ahead of time may fit (the default bridge, no ports)
+      const [name, cfg] = networks[0] as [string, NetworkEndpointConfig];
+      const ports = publishedPorts(rec.hostConfig, rec.config.ExposedPorts);
+      const claimed = await net.claimSandbox(rec.id, name, this.#attachOptions(rec, cfg, ports));
+      if (claimed) return { namespace: { path: claimed.path }, endpoints: [claimed.endpoint] };
+    }
     const path = await net.createSandbox(rec.id);
     return { namespace: { path }, endpoints: [], ...(mode !== 'none' ? { toAttach: path } : {}) };
   }
@@ -543,6 +551,8 @@ export class ContainerStore implements ContainerService {
       this.#health.start(id, rec.config.Healthcheck, { fresh: true });
       phases.mark('stateMs');
       this.#deps.log.debug('container started', { id: id.slice(0, 12), ...phases.fields() });
+      // the reply is on its way: wire the next container's sandbox while the daemon is idle
+      void this.#deps.networks?.prewarm();
     } catch (err) {
       const message = messageOf(err);
       // docker: 127 when the executable is missing, 126 when it cannot be run, else 128.

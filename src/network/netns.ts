@@ -6,7 +6,7 @@
 // so the directory is a plain one.
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { BerthError, messageOf } from '../errors/index.js';
-import { MNT_DETACH, sys } from '../native/index.js';
+import { MNT_DETACH, MS, sys } from '../native/index.js';
 
 /** True when `path` is a mount point of a namespace file (nsfs) in our mount table. */
 export async function isNetnsMounted(path: string): Promise<boolean> {
@@ -43,4 +43,20 @@ export async function removeNetns(path: string): Promise<void> {
     }
   }
   await rm(path, { force: true });
+}
+
+/**
+ * Move the namespace mounted at `from` to `to` (a pre-wired sandbox handed to a
+ * container): a mount point cannot be renamed, so bind it at `to`, then drop `from`.
+ */
+export async function moveNetns(from: string, to: string): Promise<void> {
+  const fh = await open(to, 'a', 0o444);
+  await fh.close();
+  try {
+    sys.mount(from, to, '', MS.BIND, '');
+  } catch (err) {
+    await rm(to, { force: true });
+    throw new BerthError('internal', `move network namespace ${from} to ${to}: ${messageOf(err)}`, { cause: err });
+  }
+  await removeNetns(from);
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempRoot } from '../testing/index.js';
 import { openDatabase } from '../db/index.js';
@@ -210,3 +211,101 @@ test('endpoints: attach with ports and aliases, DNS by name/alias/short id, conf
   // portmap's shared chains may stay (empty of this test's rules): they go with teardownNetworking({ sharedChains })
 });
 
+
+/** The namespaces of the service's pre-wired sandboxes still in the pool (files under netns/). */
+async function pooled(root: string): Promise<string[]> {
+  return (await readdir(join(root, 'netns'))).filter((f) => f.startsWith('sandbox-'));
+}
+
+/** The addresses host-local has leased on the default network. */
+async function leases(root: string): Promise<string[]> {
+  const ipam = join(root, 'network', 'ipam');
+  const out: string[] = [];
+  for (const net of await readdir(ipam).catch(() => [] as string[])) out.push(...(await readdir(join(ipam, net))).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)));
+  return out.sort();
+}
+
+test('pre-wired sandboxes: claimed only when they fit, refilled by prewarm, given back when addresses run out, gone after close and after a crash', async (t) => {
+  // a /29: host-local hands out .2 to .6, so the pool's address is needed for the fifth endpoint
+  const { prefix, gateway } = await freeTestSubnet();
+  const { svc, db, root, bridge, cleanups, ownBridge } = await setup(t, { subnet: `${prefix}.0/29` });
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `${x}${'0'.repeat(63)}`);
+  const [a, b, c, d, e, f] = ids as [string, string, string, string, string, string];
+  cleanups.unshift(...ids.map((id) => () => svc.destroySandbox(id)));
+
+  // nothing pre-wired until a container asked: an idle daemon holds no namespace
+  await svc.prewarm();
+  assert.deepEqual(await pooled(root), []);
+  assert.equal(await svc.claimSandbox(a, 'bridge', { name: 'a' }), undefined);
+  await svc.prewarm();
+  assert.equal((await pooled(root)).length, 1);
+  const [spare] = await pooled(root);
+  assert.match(await sh('nsenter', [`--net=${join(root, 'netns', spare as string)}`, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${prefix}\\.2/29`));
+
+  // what needs more than the default bridge plainly goes through attach, and leaves the pool alone
+  const netBridge = uniqueBridgeName();
+  ownBridge(netBridge);
+  const other = await freeTestSubnet();
+  await svc.create({ Name: 'web', IPAM: { Config: [{ Subnet: other.subnet }] }, Options: { 'com.docker.network.bridge.name': netBridge } });
+  assert.equal(await svc.claimSandbox(b, 'bridge', { name: 'b', portBindings: { '80/tcp': [{ HostIp: '', HostPort: '' }] } }), undefined);
+  assert.equal(await svc.claimSandbox(b, 'bridge', { name: 'b', macAddress: '02:42:ac:11:00:09' }), undefined);
+  assert.equal(await svc.claimSandbox(b, 'web', { name: 'b' }), undefined);
+  assert.deepEqual(await pooled(root), [spare]);
+
+  // a claim: the namespace moves to the container's path, wired, its endpoint now the container's
+  const claimed = await svc.claimSandbox(b, 'bridge', { name: 'b' });
+  assert.ok(claimed);
+  assert.equal(claimed.path, svc.netnsPath(b));
+  assert.deepEqual(await pooled(root), []);
+  assert.ok(await isNetnsMounted(claimed.path));
+  assert.equal(await isNetnsMounted(join(root, 'netns', spare as string)), false);
+  assert.equal(claimed.endpoint.IPAddress, `${prefix}.2`);
+  assert.equal(claimed.endpoint.Gateway, gateway);
+  assert.equal(claimed.endpoint.InterfaceName, 'eth0');
+  assert.match(await sh('nsenter', [`--net=${claimed.path}`, 'busybox', 'ping', '-c', '1', '-W', '2', gateway]), /1 packets received/);
+  assert.deepEqual(svc.endpointsOf(b).map((x) => x.IPAddress), [`${prefix}.2`]);
+  assert.equal((await svc.inspect('bridge')).Containers[b]?.Name, 'b');
+
+  // refilled; then the range runs out with the pool holding .3: attach gives it back and succeeds
+  await svc.prewarm();
+  assert.equal((await pooled(root)).length, 1);
+  for (const id of [c, d, e, f]) {
+    const ns = await svc.createSandbox(id);
+    await svc.attach(id, ns, 'bridge', { name: id.slice(0, 1) });
+  }
+  assert.deepEqual(await pooled(root), []);
+  assert.deepEqual(await leases(root), [2, 3, 4, 5, 6].map((x) => `${prefix}.${x}`));
+  await svc.destroySandbox(f);
+  await svc.destroySandbox(e);
+
+  // a crash with a sandbox in the pool: the next daemon's reconcile removes it, keeps b's
+  await svc.prewarm();
+  const [orphan] = await pooled(root);
+  assert.ok(orphan);
+  const svc2 = await createNetworkService({ db, root, log: nullLogger, resolvConf: join(root, 'none') });
+  cleanups.unshift(() => svc2.close());
+  await svc2.reconcile(new Set([b, c, d]));
+  assert.deepEqual(await pooled(root), []);
+  assert.equal(svc2.endpointsOf(b)[0]?.IPAddress, `${prefix}.2`);
+  const kept = [c, d].map((id) => svc2.endpointsOf(id)[0]?.IPAddress ?? '');
+  assert.deepEqual(await leases(root), [`${prefix}.2`, ...kept].sort());
+  assert.deepEqual((await readdir(join(root, 'network', 'cni-cache', 'results'))).filter((x) => x.includes('sandbox-')).length, 1, 'only b keeps its entry, under its sandbox ID');
+
+  // b's endpoint came from a sandbox: detaching it releases that lease and the cache entry
+  await svc2.destroySandbox(b);
+  assert.equal(await isNetnsMounted(svc2.netnsPath(b)), false);
+  assert.deepEqual(await leases(root), kept.sort());
+  assert.deepEqual((await readdir(join(root, 'network', 'cni-cache', 'results'))).filter((x) => x.includes('sandbox-')), []);
+
+  // close gives the pool back
+  assert.equal(await svc2.claimSandbox(e, 'bridge', { name: 'e' }), undefined);
+  await svc2.prewarm();
+  assert.equal((await pooled(root)).length, 1);
+  await svc2.close();
+  assert.deepEqual(await pooled(root), []);
+  assert.deepEqual(await leases(root), kept.sort());
+  assert.equal(await svc2.prewarm().then(() => pooled(root)).then((p) => p.length), 0, 'no refill after close');
+  await svc2.destroySandbox(c);
+  await svc2.destroySandbox(d);
+  assert.equal((await sh('ip', ['-br', 'link', 'show', 'master', bridge])).trim(), '', 'no veth left on the default bridge');
+});

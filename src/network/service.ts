@@ -11,11 +11,11 @@ import { promisify } from 'node:util';
 import { BerthError, conflict, invalidArgument, messageOf, notFound } from '../errors/index.js';
 import type { Db } from '../db/index.js';
 import { limiter, type Logger } from '../util/index.js';
-import { CNI_VERSION, CniRuntime, type CniConfList, type CniPluginConf, type CniResult } from './cni.js';
+import { CNI_VERSION, CniRuntime, type CniConfList, type CniPluginConf, type CniResult, type CniRuntimeConf } from './cni.js';
 import { DnsServer, hostResolvers, type Upstream } from './dns.js';
 import { ensureMasquerade, removeMasquerade, removeMasqueradeLeftovers } from './iptables.js';
 import { contains, defaultPools, formatCidr, formatIp, lastOf, overlaps, parseCidr, parseCidrLoose, parseIp, type Cidr } from './ipnet.js';
-import { createNetns, removeNetns } from './netns.js';
+import { createNetns, moveNetns, removeNetns } from './netns.js';
 import { holdPorts, type HeldPorts } from './ports.js';
 import { NetworkRecords, type EndpointRecord, type NetworkRecord } from './store.js';
 import type {
@@ -47,6 +47,18 @@ export interface NetworkServiceDeps {
   resolvConf?: string;
   /** the embedded DNS port (53; tests use others) */
   dnsPort?: number;
+  /** how many sandboxes wired to the default bridge to keep ready (claimSandbox); default 1, 0 for none */
+  sandboxPool?: number;
+}
+
+/** A network namespace already joined to a network, waiting for a container to claim it. */
+interface PrewiredSandbox {
+  /** the CNI container ID it was wired under (also its file's name under netns/) */
+  id: string;
+  path: string;
+  networkId: string;
+  ifName: string;
+  result: CniResult;
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -93,6 +105,12 @@ export class NetworkServiceImpl implements NetworkService {
   readonly #masqueraded = new Set<string>();
   readonly #dns = new Map<string, DnsServer>();
   #upstreams: Upstream[] = [];
+  readonly #pool: PrewiredSandbox[] = [];
+  /** a container asked for a pre-wired sandbox: from then on prewarm keeps the pool filled */
+  #poolWanted = false;
+  /** the refill in progress */
+  #refill: Promise<void> | undefined;
+  #closed = false;
 
   constructor(deps: NetworkServiceDeps) {
     this.#deps = deps;
@@ -441,44 +459,161 @@ export class NetworkServiceImpl implements NetworkService {
       await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
       this.#masqueraded.add(n.id);
     }
-    let result: CniResult | undefined;
     const rt = { containerId, netns: netnsPath, ifName, args, capabilityArgs: withPorts ? { portMappings: held?.mappings ?? [] } : {} };
-    for (let attempt = 0; !result; attempt++) {
-      try {
-        result = await this.#cni.add(list, rt);
-      } catch (err) {
-        // A failed chain leaves what the earlier plugins did (veth, lease): DEL undoes it, as CNI asks of runtimes.
-        await this.#cni.del(list, rt).catch(() => undefined);
-        // portmap's shared chains can vanish under us when another runtime on the host removes them idle: once more
-        if (attempt === 0 && /No chain\/target\/match/.test(messageOf(err))) continue;
-        await held?.release();
-        throw err;
-      }
+    let result: CniResult;
+    try {
+      result = await this.#add(n, list, rt);
+    } catch (err) {
+      await held?.release();
+      throw err;
     }
-    const ipConf = result.ips?.[0];
-    const [ip = '', prefix = '0'] = (ipConf?.address ?? '').split('/');
-    const mac = result.interfaces?.find((i) => i.name === ifName && i.sandbox)?.mac ?? '';
     const record: EndpointRecord = {
-      id: newId(),
-      containerId,
-      networkId: n.id,
-      ifName,
+      ...this.#endpointOf(n, containerId, result, ifName),
       name: opts.name,
       aliases: [...new Set(opts.aliases ?? [])],
       requestedIp: requested,
-      ip,
-      prefixLen: Number(prefix),
-      gateway: ipConf?.gateway ?? n.ipam[0]?.Gateway ?? '',
-      mac,
       ports: held?.ports ?? {},
       netns: netnsPath,
-      created: now(),
     };
     this.#records.putEndpoint(record);
     if (held) this.#held.set(record.id, held);
     if (!n.builtin) await this.#ensureDns(n);
-    this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip, ifName });
+    this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip: record.ip, ifName });
     return this.#toSettings(record, n);
+  }
+
+  /** CNI ADD of the network's chain; a failed chain is undone (DEL), as CNI asks of runtimes. */
+  async #add(n: NetworkRecord, list: CniConfList, rt: CniRuntimeConf): Promise<CniResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#cni.add(list, rt);
+      } catch (err) {
+        // A failed chain leaves what the earlier plugins did (veth, lease): DEL undoes it.
+        await this.#cni.del(list, rt).catch(() => undefined);
+        // portmap's shared chains can vanish under us when another runtime on the host removes them idle: once more
+        if (attempt === 0 && /No chain\/target\/match/.test(messageOf(err))) continue;
+        // the pool's pre-wired sandboxes hold addresses of this network: give them back and try once more
+        if (attempt === 0 && this.#pool.some((p) => p.networkId === n.id)) {
+          await this.#drainPool(n.id);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** The record of an endpoint made by CNI ADD under `sandboxId`, before its container-side fields. */
+  #endpointOf(n: NetworkRecord, sandboxId: string, result: CniResult, ifName: string): EndpointRecord {
+    const ipConf = result.ips?.[0];
+    const [ip = '', prefix = '0'] = (ipConf?.address ?? '').split('/');
+    return {
+      id: newId(),
+      containerId: sandboxId,
+      sandboxId,
+      networkId: n.id,
+      ifName,
+      name: '',
+      aliases: [],
+      requestedIp: '',
+      ip,
+      prefixLen: Number(prefix),
+      gateway: ipConf?.gateway ?? n.ipam[0]?.Gateway ?? '',
+      mac: result.interfaces?.find((i) => i.name === ifName && i.sandbox)?.mac ?? '',
+      ports: {},
+      netns: '',
+      created: now(),
+    };
+  }
+
+  // ---- pre-wired sandboxes ----
+  //
+  // Wiring a namespace to the default bridge (the bridge and host-local plugins) is a third
+  // of a container start here. The commonest start — default bridge, no published ports, no
+  // fixed address — can instead take a namespace wired ahead of time, while the daemon was
+  // otherwise idle (prewarm, after each start). The pool lives in memory only: after a
+  // crash, reconcile finds its namespaces and CNI cache entries unclaimed and removes them.
+
+  /**
+   * A sandbox already joined to `network`, now at this container's netns path with its
+   * endpoint recorded as the container's; undefined when none is ready or none fits (only
+   * the default bridge, without ports, a fixed address or MAC: those go through attach).
+   */
+  async claimSandbox(containerId: string, network: string, opts: AttachOptions): Promise<{ path: string; endpoint: AttachResult } | undefined> {
+    const n = this.#find(network);
+    if (!n.builtin || n.driver !== 'bridge' || opts.ipv4Address || opts.macAddress || opts.aliases?.length) return undefined;
+    if (opts.portBindings && Object.keys(opts.portBindings).length) return undefined;
+    if ((this.#deps.sandboxPool ?? 1) <= 0) return undefined;
+    this.#poolWanted = true;
+    // taken synchronously: no lock, so a refill in progress does not hold this start up
+    const i = this.#pool.findIndex((p) => p.networkId === n.id);
+    if (i < 0) return undefined;
+    const [p] = this.#pool.splice(i, 1) as [PrewiredSandbox];
+    const path = this.netnsPath(containerId);
+    try {
+      await moveNetns(p.path, path);
+    } catch (err) {
+      this.#deps.log.warn('pre-wired sandbox could not be moved', { sandbox: p.id, err: messageOf(err) });
+      await this.#serial(async () => this.#discard(p));
+      return undefined;
+    }
+    const record: EndpointRecord = { ...this.#endpointOf(n, p.id, p.result, p.ifName), containerId, name: opts.name, netns: path };
+    this.#records.putEndpoint(record);
+    this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip: record.ip, ifName: record.ifName, sandbox: p.id });
+    return { path, endpoint: this.#toSettings(record, n) };
+  }
+
+  /**
+   * Tops the pool up in the background, once a container has asked for it. Call when a start
+   * is done; the promise (never rejected: a failure is logged) is for tests and shutdown.
+   */
+  prewarm(): Promise<void> {
+    const size = this.#deps.sandboxPool ?? 1;
+    if (!this.#poolWanted || this.#closed || this.#pool.length >= size) return this.#refill ?? Promise.resolve();
+    this.#refill ??= this.#serial(async () => {
+      while (!this.#closed && this.#pool.length < size) await this.#prewire();
+    })
+      .catch((err: unknown) => this.#deps.log.warn('pre-wiring a sandbox failed', { err: messageOf(err) }))
+      .finally(() => {
+        this.#refill = undefined;
+      });
+    return this.#refill;
+  }
+
+  /** One namespace joined to the default bridge, into the pool. Under #serial. */
+  async #prewire(): Promise<void> {
+    const n = this.#records.byName('bridge');
+    if (!n || n.driver !== 'bridge') return;
+    const id = `sandbox-${randomBytes(12).toString('hex')}`;
+    const path = this.netnsPath(id);
+    await createNetns(path);
+    try {
+      if (!n.internal && !this.#masqueraded.has(n.id)) {
+        await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
+        this.#masqueraded.add(n.id);
+      }
+      const result = await this.#cni.add(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0', args: [], capabilityArgs: {} });
+      this.#pool.push({ id, path, networkId: n.id, ifName: 'eth0', result });
+    } catch (err) {
+      await this.#cni.del(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0' }).catch(() => undefined);
+      await removeNetns(path).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** CNI DEL and namespace removal of an unclaimed sandbox. Under #serial. */
+  async #discard(p: PrewiredSandbox): Promise<void> {
+    const n = this.#records.network(p.networkId);
+    const cached = await this.#cni.cached(n ? cniName(n) : '', p.id, p.ifName);
+    if (cached) await this.#cni.delCached(cached, p.path).catch((err: unknown) => this.#deps.log.warn('pre-wired sandbox: CNI DEL failed', { sandbox: p.id, err: messageOf(err) }));
+    await removeNetns(p.path).catch((err: unknown) => this.#deps.log.warn('pre-wired sandbox: namespace removal failed', { sandbox: p.id, err: messageOf(err) }));
+  }
+
+  /** Discard the pool's sandboxes (of one network, or all). Under #serial. */
+  async #drainPool(networkId?: string): Promise<void> {
+    for (const p of this.#pool.filter((x) => networkId === undefined || x.networkId === networkId)) {
+      this.#pool.splice(this.#pool.indexOf(p), 1);
+      await this.#discard(p);
+    }
   }
 
   #toSettings(e: EndpointRecord, n: NetworkRecord): AttachResult {
@@ -514,9 +649,9 @@ export class NetworkServiceImpl implements NetworkService {
   /** CNI DEL (cached config and result), release ports, forget the record. */
   async #detach(e: EndpointRecord): Promise<void> {
     const n = this.#records.network(e.networkId);
-    const cached = await this.#cni.cached(n ? cniName(n) : '', e.containerId, e.ifName);
+    const cached = await this.#cni.cached(n ? cniName(n) : '', e.sandboxId, e.ifName);
     if (cached) await this.#cni.delCached(cached, e.netns);
-    else if (n) await this.#cni.del(this.#conflist(n, Object.keys(e.ports).length > 0), { containerId: e.containerId, netns: e.netns, ifName: e.ifName });
+    else if (n) await this.#cni.del(this.#conflist(n, Object.keys(e.ports).length > 0), { containerId: e.sandboxId, netns: e.netns, ifName: e.ifName });
     await this.#held.get(e.id)?.release();
     this.#held.delete(e.id);
     this.#records.deleteEndpoint(e.id);
@@ -593,6 +728,7 @@ export class NetworkServiceImpl implements NetworkService {
 
   async reconcile(live: Set<string>): Promise<void> {
     await this.#serial(async () => {
+      await this.#drainPool();
       for (const e of this.#records.endpoints()) {
         if (live.has(e.containerId)) continue;
         try {
@@ -603,9 +739,10 @@ export class NetworkServiceImpl implements NetworkService {
         }
       }
       // cache entries without a record: an ADD interrupted by a crash
-      const recorded = new Set(this.#records.endpoints().map((e) => `${e.containerId}/${e.ifName}`));
+      const recorded = new Set(this.#records.endpoints().map((e) => `${e.sandboxId}/${e.ifName}`));
       for (const entry of await this.#cni.allCached()) {
-        if (live.has(entry.containerId) && (entry.ifName === 'lo' || recorded.has(`${entry.containerId}/${entry.ifName}`))) continue;
+        if (recorded.has(`${entry.containerId}/${entry.ifName}`)) continue;
+        if (live.has(entry.containerId) && entry.ifName === 'lo') continue;
         if (entry.ifName === 'lo') {
           await rm(join(this.#deps.root, 'network', 'cni-cache', 'results', `${entry.networkName}-${entry.containerId}-lo`), { force: true });
           continue;
@@ -632,7 +769,10 @@ export class NetworkServiceImpl implements NetworkService {
     }
   }
 
+  /** Also removes the pool's unclaimed sandboxes. */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#serial(async () => this.#drainPool());
     for (const id of [...this.#dns.keys()]) await this.#stopDns(id);
     for (const h of this.#held.values()) await h.release();
     this.#held.clear();

@@ -26,6 +26,8 @@ export interface NetworkRecord {
 export interface EndpointRecord {
   id: string;
   containerId: string;
+  /** the container ID the CNI plugins know the endpoint by: the container's, or the pre-wired sandbox's it was made in */
+  sandboxId: string;
   networkId: string;
   ifName: string;
   name: string;
@@ -58,6 +60,7 @@ interface NetworkRow {
 interface EndpointRow {
   id: string;
   container_id: string;
+  sandbox_id: string;
   network_id: string;
   ifname: string;
   name: string;
@@ -109,6 +112,8 @@ export class NetworkRecords {
         UNIQUE (container_id, network_id),
         UNIQUE (container_id, ifname)
       )`,
+      // '' for endpoints made before pre-wired sandboxes: the container's own ID
+      `ALTER TABLE network_endpoints ADD COLUMN sandbox_id TEXT NOT NULL DEFAULT ''`,
     ]);
   }
 
@@ -132,6 +137,7 @@ export class NetworkRecords {
     return {
       id: r.id,
       containerId: r.container_id,
+      sandboxId: r.sandbox_id || r.container_id,
       networkId: r.network_id,
       ifName: r.ifname,
       name: r.name,
@@ -202,8 +208,8 @@ export class NetworkRecords {
   putEndpoint(e: EndpointRecord): void {
     this.#db
       .prepare(
-        `INSERT INTO network_endpoints (id, container_id, network_id, ifname, name, aliases, requested_ip, ip, prefix_len, gateway, mac, ports, netns, created)
-         VALUES (@id, @containerId, @networkId, @ifName, @name, @aliases, @requestedIp, @ip, @prefixLen, @gateway, @mac, @ports, @netns, @created)`,
+        `INSERT INTO network_endpoints (id, container_id, sandbox_id, network_id, ifname, name, aliases, requested_ip, ip, prefix_len, gateway, mac, ports, netns, created)
+         VALUES (@id, @containerId, @sandboxId, @networkId, @ifName, @name, @aliases, @requestedIp, @ip, @prefixLen, @gateway, @mac, @ports, @netns, @created)`,
       )
       .run({ ...e, aliases: JSON.stringify(e.aliases), ports: JSON.stringify(e.ports) });
   }

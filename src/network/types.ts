@@ -134,6 +134,14 @@ export interface NetworkService {
   /** Joins the container's namespace to a bridge network (not host/none: those need no endpoint). */
   attach(containerId: string, netnsPath: string, network: string, opts: AttachOptions): Promise<AttachResult>;
   detach(containerId: string, network: string): Promise<void>;
+  /**
+   * A sandbox already joined to `network`, moved to the container's netns path with its
+   * endpoint now the container's; undefined when none is ready or the endpoint needs more
+   * (only the default bridge, without published ports, a fixed address, a MAC or aliases).
+   */
+  claimSandbox(containerId: string, network: string, opts: AttachOptions): Promise<{ path: string; endpoint: AttachResult } | undefined>;
+  /** Refills the pool of pre-wired sandboxes in the background (the container service calls it after a start); settles when done. */
+  prewarm(): Promise<void>;
   endpointsOf(containerId: string): AttachResult[];
   /** the nameserver a container on this network should use (the gateway, user networks only) */
   resolverFor(network: string): string | undefined;
