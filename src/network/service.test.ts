@@ -118,7 +118,7 @@ function tcpGet(port: number): Promise<string> {
 }
 
 test('endpoints: attach with ports and aliases, DNS by name/alias/short id, conflicts roll back, detach and reconcile clean up', async (t) => {
-  const { svc, db, cleanups, ownBridge, root } = await setup(t);
+  const { svc, db, cleanups, ownBridge, root, bridge } = await setup(t);
   const { subnet, gateway, prefix } = await freeTestSubnet();
   const netBridge = uniqueBridgeName();
   ownBridge(netBridge);
@@ -196,7 +196,7 @@ test('endpoints: attach with ports and aliases, DNS by name/alias/short id, conf
   // a restart where `a` is gone: reconcile removes its endpoints, rules and namespace
   server.kill('SIGKILL');
   await svc.close();
-  const svc2 = await createNetworkService({ db, root, log: nullLogger, resolvConf: join(root, 'none') });
+  const svc2 = await createNetworkService({ db, root, log: nullLogger, defaultBridge: bridge, resolvConf: join(root, 'none') });
   cleanups.unshift(() => svc2.close());
   await svc2.reconcile(new Set([b, c]));
   assert.equal(svc2.endpointsOf(a).length, 0);
@@ -282,7 +282,7 @@ test('pre-wired sandboxes: claimed only when they fit, refilled by prewarm, give
   await svc.prewarm();
   const [orphan] = await pooled(root);
   assert.ok(orphan);
-  const svc2 = await createNetworkService({ db, root, log: nullLogger, resolvConf: join(root, 'none') });
+  const svc2 = await createNetworkService({ db, root, log: nullLogger, defaultBridge: bridge, defaultSubnet: `${prefix}.0/29`, resolvConf: join(root, 'none') });
   cleanups.unshift(() => svc2.close());
   await svc2.reconcile(new Set([b, c, d]));
   assert.deepEqual(await pooled(root), []);
@@ -300,7 +300,7 @@ test('pre-wired sandboxes: claimed only when they fit, refilled by prewarm, give
   // close gives the pool back
   assert.equal(await svc2.claimSandbox(e, 'bridge', { name: 'e' }), undefined);
   await svc2.prewarm();
-  assert.equal((await pooled(root)).length, 1);
+  assert.equal((await pooled(root)).length, 1, 'refilled on the same bridge after the restart');
   await svc2.close();
   assert.deepEqual(await pooled(root), []);
   assert.deepEqual(await leases(root), kept.sort());
