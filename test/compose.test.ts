@@ -8,7 +8,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { daemonWithBusybox, freePort, run, type Daemon } from './harness/index.js';
+import { CLI_MAIN, daemonWithBusybox, freePort, run, type Daemon } from './harness/index.js';
 
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
 const APP = join(CHECKOUT, 'test/fixtures/compose/app');
@@ -100,7 +100,7 @@ test('berth compose runs the same app: up -d, config, ps, logs, exec, scale, rec
   const port = await freePort();
   const { dir, project, env } = await app(d, port);
   const berthCompose = async (args: string[], extraEnv: Record<string, string> = {}) => {
-    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', project, ...args], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
+    const r = await run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', '-p', project, ...args], { cwd: dir, env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
     assert.equal(r.code, 0, `berth compose ${args.join(' ')}: ${r.stdout}${r.stderr}`);
     return r;
   };
@@ -116,7 +116,7 @@ test('berth compose runs the same app: up -d, config, ps, logs, exec, scale, rec
   });
   assert.equal(page, 'hello from web (hi)\n');
   const fromWeb = await until('the worker to fetch from web', async () => {
-    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', project, 'exec', '-T', 'store', 'cat', '/data/fromweb'], { cwd: dir, env });
+    const r = await run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', '-p', project, 'exec', '-T', 'store', 'cat', '/data/fromweb'], { cwd: dir, env });
     return r.code === 0 && r.stdout ? r.stdout : undefined;
   });
   assert.equal(fromWeb, 'hello from web (hi)\n');
@@ -156,7 +156,7 @@ test('berth compose: an invalid file names the path, an unknown key is reported,
   const { writeFile, mkdir } = await import('node:fs/promises');
   const dir = join(d.dir, 'bad');
   await mkdir(dir, { recursive: true });
-  const compose = (args: string[]) => run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', ...args], { cwd: dir, env: { ...process.env, HOME: d.dir } });
+  const compose = (args: string[]) => run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', ...args], { cwd: dir, env: { ...process.env, HOME: d.dir } });
   await writeFile(join(dir, 'compose.yaml'), 'services:\n  web:\n    image: busybox\n    prots: ["80"]\n    ports: [{}]\n');
   const invalid = await compose(['config']);
   assert.equal(invalid.code, 1);
@@ -193,13 +193,13 @@ test('berth compose: push and pull with berth login credentials, build, up --wai
   );
   const env = { ...process.env, HOME: join(d.dir, 'home') }; // the HOME d.cli uses, so `berth login` is seen
   const compose = async (args: string[]) => {
-    const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'pushapp', ...args], { cwd: dir, env, timeoutMs: 180_000 });
+    const r = await run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', '-p', 'pushapp', ...args], { cwd: dir, env, timeoutMs: 180_000 });
     assert.equal(r.code, 0, `berth compose ${args.join(' ')}: ${r.stdout}${r.stderr}`);
     return r;
   };
   await compose(['build']);
   // pushing needs the registry's credentials: without a login it is refused, after `berth login` it goes through
-  const refused = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'pushapp', 'push'], { cwd: dir, env });
+  const refused = await run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', '-p', 'pushapp', 'push'], { cwd: dir, env });
   assert.notEqual(refused.code, 0);
   const login = await d.cli(['login', '-u', creds.user, '--password-stdin', reg.host], { input: `${creds.password}\n` });
   assert.equal(login.code, 0, login.stderr);
@@ -222,7 +222,7 @@ test('berth compose up in the foreground: prefixed output of every service, retu
   const dir = join(d.dir, 'fg');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'compose.yaml'), 'services:\n  a:\n    image: busybox\n    command: sh -c "echo from a; sleep 1; echo a done"\n  b:\n    image: busybox\n    command: sh -c "echo from b; exit 3"\n');
-  const r = await run(process.execPath, [join(CHECKOUT, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fg', 'up'], { cwd: dir, env: { ...process.env, HOME: d.dir }, timeoutMs: 60_000 });
+  const r = await run(process.execPath, [CLI_MAIN, '-H', d.host, 'compose', '-p', 'fg', 'up'], { cwd: dir, env: { ...process.env, HOME: d.dir }, timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^fg-a-1 {2}\| from a$/m);
   assert.match(r.stdout, /^fg-a-1 {2}\| a done$/m);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { daemonWithBusybox, run, type Daemon } from './harness/index.js';
+import { CLI_MAIN, daemonWithBusybox, run, type Daemon } from './harness/index.js';
 
 const DOCKER = '/usr/local/bin/docker';
 
@@ -55,7 +55,7 @@ test('docker run -it and exec -it: a real terminal, sized like the client\'s', a
   assert.equal(typed.code, 0, typed.stdout + typed.stderr);
   assert.match(typed.stdout, /typed-42/);
   // berth's own CLI under the same terminal
-  const ours = await underPty(d, `node ${process.cwd()}/dist/src/cli/main.js -H ${d.host} run -it --rm busybox sh -c '${SHOW_TTY}'`);
+  const ours = await underPty(d, `node ${CLI_MAIN} -H ${d.host} run -it --rm busybox sh -c '${SHOW_TTY}'`);
   assert.equal(ours.code, 0, ours.stdout + ours.stderr);
   assert.match(ours.stdout, /size=40 100\r?\n/);
 });

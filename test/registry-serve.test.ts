@@ -29,7 +29,7 @@ async function tempDir(t: TestContext, prefix: string): Promise<string> {
   return dir;
 }
 
-/** `node dist/src/cli/main.js registry serve` on a free loopback port, stopped after the test. */
+/** `node CLI_MAIN registry serve` on a free loopback port, stopped after the test. */
 async function startBerthRegistry(t: TestContext, extraArgs: string[] = []): Promise<BerthRegistry> {
   const dir = await tempDir(t, 'berth-registry-serve-');
   const root = join(dir, 'root');

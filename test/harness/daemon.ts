@@ -16,7 +16,8 @@ import { type AfterHook, run, type RunResult, sleep } from './exec.js';
 
 // dist/test/harness -> the package root is three levels up.
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI as bin/berth runs it: the bundle in dist/cli (scripts/bundle-cli.mjs), so tests run what users run. */
+export const CLI_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 export const DOCKER_CLI = '/usr/local/bin/docker';
 
 export interface DaemonOptions {
@@ -28,7 +29,7 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Where to make the temp dir (default os.tmpdir()): the benchmark puts it on its own filesystem. */
   parentDir?: string;
-  /** The script run with `node SCRIPT daemon ...` (default dist/src/cli/main.js); the harness self-test uses a stub. */
+  /** The script run with `node SCRIPT daemon ...` (default CLI_MAIN); the harness self-test uses a stub. */
   entry?: string;
 }
 
@@ -57,7 +58,7 @@ export interface Daemon {
   logPath: string;
   /** The running daemon's pid (changes on restart). */
   readonly pid: number;
-  /** `node dist/src/cli/main.js -H unix://SOCK ...args` with HOME in the temp dir. */
+  /** `node CLI_MAIN -H unix://SOCK ...args` with HOME in the temp dir. */
   cli(args: string[], opts?: CommandOptions): Promise<RunResult>;
   /** The docker CLI with DOCKER_HOST at this daemon and a temp DOCKER_CONFIG. */
   docker(args: string[], opts?: CommandOptions): Promise<RunResult>;
