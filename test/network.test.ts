@@ -156,3 +156,58 @@ test('connect and disconnect a running container; nothing is left on the host on
   assert.ok(!nat.includes(id), 'a rule naming the removed container is left');
   assert.doesNotMatch(await sh('ls', [`${d.root}/netns`]), new RegExp(id));
 });
+
+test('the default bridge: a container takes a namespace wired ahead of time; it works, disconnects and reconnects, and a stopped daemon leaves none behind', { timeout: 180_000 }, async (t) => {
+  const d = await daemonWithBusybox(t);
+  const netns = async () => (await sh('ls', [`${d.root}/netns`])).split('\n').filter(Boolean);
+  const cached = async () => (await sh('ls', [`${d.root}/network/cni-cache/results`]).catch(() => '')).split('\n').filter(Boolean);
+  const spare = async () => {
+    for (let i = 0; i < 100; i++) {
+      const found = (await netns()).find((f) => f.startsWith('sandbox-'));
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no pre-wired namespace appeared: ${(await netns()).join(' ')}`);
+  };
+  // an idle daemon wires nothing ahead; the first start asks, and is wired as usual
+  assert.deepEqual(await netns(), []);
+  const first = await d.docker(['run', '-d', '--name', 'first', 'busybox', 'sleep', '1000']);
+  assert.equal(first.code, 0, first.stderr);
+  const pooled = await spare();
+
+  const second = await d.docker(['run', '-d', '--name', 'second', 'busybox', 'sleep', '1000']);
+  assert.equal(second.code, 0, second.stderr);
+  const id = second.stdout.trim();
+  // its endpoint is the pooled one (CNI knows it by the sandbox's ID), at the container's own path
+  assert.ok((await cached()).some((e) => e.endsWith(`-${pooled}-eth0`)), `no cache entry of ${pooled}: ${(await cached()).join(' ')}`);
+  assert.ok(!(await cached()).some((e) => e.includes(id)));
+  assert.ok((await netns()).includes(id));
+  const inspect = async (c: string, f: string) => (await d.docker(['inspect', '-f', f, c])).stdout.trim();
+  const ip = await inspect('second', '{{.NetworkSettings.IPAddress}}');
+  const gateway = await inspect('second', '{{.NetworkSettings.Gateway}}');
+  assert.equal(await inspect('second', '{{.NetworkSettings.SandboxKey}}'), `${d.root}/netns/${id}`);
+  const firstIp = await inspect('first', '{{.NetworkSettings.IPAddress}}');
+  const inside = await d.docker(['exec', 'second', 'sh', '-c', `ip -4 -o addr show eth0; grep ${id.slice(0, 12)} /etc/hosts; ping -c 1 -W 2 ${gateway} >/dev/null && ping -c 1 -W 2 ${firstIp} >/dev/null && echo reached`]);
+  assert.equal(inside.code, 0, inside.stderr);
+  assert.match(inside.stdout, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
+  assert.match(inside.stdout, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+${id.slice(0, 12)}`, 'm'));
+  assert.match(inside.stdout, /reached/);
+
+  // disconnect undoes the pooled endpoint; connect wires a new one under the container's ID
+  assert.equal((await d.docker(['network', 'disconnect', 'bridge', 'second'])).code, 0);
+  assert.ok(!(await cached()).some((e) => e.endsWith(`-${pooled}-eth0`)));
+  assert.deepEqual((await d.docker(['exec', 'second', 'ls', '/sys/class/net'])).stdout.trim().split(/\s+/), ['lo']);
+  assert.equal((await d.docker(['network', 'connect', 'bridge', 'second'])).code, 0);
+  assert.ok((await cached()).some((e) => e.endsWith(`-${id}-eth0`)));
+  assert.equal((await d.docker(['exec', 'second', 'ping', '-c', '1', '-W', '2', gateway])).code, 0);
+
+  // removed containers leave only the pool's spare; a stopped daemon leaves nothing
+  const bridge = await inspect('bridge', '{{index .Options "com.docker.network.bridge.name"}}');
+  await spare();
+  assert.equal((await d.docker(['rm', '-f', 'first', 'second'])).code, 0);
+  assert.deepEqual((await netns()).filter((f) => !f.startsWith('sandbox-')), []);
+  await d.stop();
+  assert.deepEqual(await netns(), []);
+  assert.deepEqual(await cached(), []);
+  assert.equal((await sh('ip', ['-br', 'link', 'show', 'master', bridge])).trim(), '', 'a veth is left on the bridge');
+});

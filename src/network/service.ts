@@ -455,10 +455,7 @@ export class NetworkServiceImpl implements NetworkService {
     const args: Array<[string, string]> = [];
     if (requested) args.push(['IP', requested]);
     if (opts.macAddress) args.push(['MAC', opts.macAddress]);
-    if (!n.internal && !this.#masqueraded.has(n.id)) {
-      await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
-      this.#masqueraded.add(n.id);
-    }
+    await this.#ensureMasquerade(n);
     const rt = { containerId, netns: netnsPath, ifName, args, capabilityArgs: withPorts ? { portMappings: held?.mappings ?? [] } : {} };
     let result: CniResult;
     try {
@@ -480,6 +477,13 @@ export class NetworkServiceImpl implements NetworkService {
     if (!n.builtin) await this.#ensureDns(n);
     this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip: record.ip, ifName });
     return this.#toSettings(record, n);
+  }
+
+  /** The network's outbound NAT rule (one per network), once per daemon run. */
+  async #ensureMasquerade(n: NetworkRecord): Promise<void> {
+    if (n.internal || this.#masqueraded.has(n.id)) return;
+    await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
+    this.#masqueraded.add(n.id);
   }
 
   /** CNI ADD of the network's chain; a failed chain is undone (DEL), as CNI asks of runtimes. */
@@ -557,7 +561,12 @@ export class NetworkServiceImpl implements NetworkService {
       return undefined;
     }
     const record: EndpointRecord = { ...this.#endpointOf(n, p.id, p.result, p.ifName), containerId, name: opts.name, netns: path };
-    this.#records.putEndpoint(record);
+    try {
+      this.#records.putEndpoint(record);
+    } catch (err) {
+      await this.#serial(async () => this.#discard({ ...p, path }));
+      throw err;
+    }
     this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip: record.ip, ifName: record.ifName, sandbox: p.id });
     return { path, endpoint: this.#toSettings(record, n) };
   }
@@ -587,10 +596,7 @@ export class NetworkServiceImpl implements NetworkService {
     const path = this.netnsPath(id);
     await createNetns(path);
     try {
-      if (!n.internal && !this.#masqueraded.has(n.id)) {
-        await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
-        this.#masqueraded.add(n.id);
-      }
+      await this.#ensureMasquerade(n);
       const result = await this.#cni.add(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0', args: [], capabilityArgs: {} });
       this.#pool.push({ id, path, networkId: n.id, ifName: 'eth0', result });
     } catch (err) {
