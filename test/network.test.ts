@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { daemonWithBusybox, freePort } from './harness/index.js';
 
@@ -158,22 +159,25 @@ test('connect and disconnect a running container; nothing is left on the host on
 });
 
 test('the default bridge: a container takes a namespace wired ahead of time; it works, disconnects and reconnects, and a stopped daemon leaves none behind', { timeout: 180_000 }, async (t) => {
-  const d = await daemonWithBusybox(t);
+  // the debug log says when a namespace is wired and in the pool (its file exists before that)
+  const d = await daemonWithBusybox(t, { extraArgs: ['--log-level', 'debug'] });
   const netns = async () => (await sh('ls', [`${d.root}/netns`])).split('\n').filter(Boolean);
   const cached = async () => (await sh('ls', [`${d.root}/network/cni-cache/results`]).catch(() => '')).split('\n').filter(Boolean);
-  const spare = async () => {
+  /** The `n`th namespace the daemon pre-wired, once it is ready. */
+  const prewired = async (n: number) => {
     for (let i = 0; i < 100; i++) {
-      const found = (await netns()).find((f) => f.startsWith('sandbox-'));
-      if (found) return found;
+      const ids = [...(await readFile(d.logPath, 'utf8')).matchAll(/msg="sandbox pre-wired".* sandbox=(sandbox-[0-9a-f]+)/g)].map((m) => m[1] as string);
+      if (ids.length >= n) return ids[n - 1] as string;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no pre-wired namespace appeared: ${(await netns()).join(' ')}`);
+    throw new Error(`no pre-wired namespace #${n}: ${(await netns()).join(' ')}`);
   };
   // an idle daemon wires nothing ahead; the first start asks, and is wired as usual
   assert.deepEqual(await netns(), []);
   const first = await d.docker(['run', '-d', '--name', 'first', 'busybox', 'sleep', '1000']);
   assert.equal(first.code, 0, first.stderr);
-  const pooled = await spare();
+  const pooled = await prewired(1);
+  assert.ok((await netns()).includes(pooled));
 
   const second = await d.docker(['run', '-d', '--name', 'second', 'busybox', 'sleep', '1000']);
   assert.equal(second.code, 0, second.stderr);
@@ -203,7 +207,7 @@ test('the default bridge: a container takes a namespace wired ahead of time; it 
 
   // removed containers leave only the pool's spare; a stopped daemon leaves nothing
   const bridge = await inspect('bridge', '{{index .Options "com.docker.network.bridge.name"}}');
-  await spare();
+  await prewired(2);
   assert.equal((await d.docker(['rm', '-f', 'first', 'second'])).code, 0);
   assert.deepEqual((await netns()).filter((f) => !f.startsWith('sandbox-')), []);
   await d.stop();

@@ -599,6 +599,7 @@ export class NetworkServiceImpl implements NetworkService {
       await this.#ensureMasquerade(n);
       const result = await this.#cni.add(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0', args: [], capabilityArgs: {} });
       this.#pool.push({ id, path, networkId: n.id, ifName: 'eth0', result });
+      this.#deps.log.debug('sandbox pre-wired', { sandbox: id, network: n.name, ip: result.ips?.[0]?.address ?? '' });
     } catch (err) {
       await this.#cni.del(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0' }).catch(() => undefined);
       await removeNetns(path).catch(() => undefined);
