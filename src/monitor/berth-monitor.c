@@ -152,15 +152,16 @@ static int write_all(int fd, const void *buf, size_t n) {
   return 0;
 }
 
-/* tmp + fsync + rename: readers see the old content or the new, never half. */
-static int write_file_atomic(const char *path, const char *text) {
+/* tmp + rename: readers see the old content or the new, never half; with
+ * `durable`, fsynced first, so it also survives a power cut. */
+static int write_file_atomic(const char *path, const char *text, int durable) {
   char tmp[PATH_MAX];
   int fd, rc;
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   rc = write_all(fd, text, strlen(text));
-  if (rc == 0) rc = fsync(fd);
+  if (rc == 0 && durable) rc = fsync(fd);
   if (close(fd) != 0) rc = -1;
   if (rc == 0) rc = rename(tmp, path);
   if (rc != 0) { int e = errno; unlink(tmp); errno = e; }
@@ -513,7 +514,8 @@ static int container_main(void) {
   if (chdir(bundle) != 0) fail("chdir %s: %s", bundle, strerror(errno));
   in_bundle = 1;
   snprintf(pidtext, sizeof pidtext, "%ld", (long)getpid());
-  if (write_file_atomic(opt.monitor_pid_file, pidtext) != 0) fail("write %s: %s", opt.monitor_pid_file, strerror(errno));
+  /* no fsync: after a power cut there is no monitor left for the pid to name */
+  if (write_file_atomic(opt.monitor_pid_file, pidtext, 0) != 0) fail("write %s: %s", opt.monitor_pid_file, strerror(errno));
   if (log_open(0) != 0) fail("open log %s: %s", opt.log_path, strerror(errno));
 
   sigemptyset(&mask);
@@ -667,7 +669,7 @@ static int container_main(void) {
   }
   snprintf(msg, sizeof msg, "%d", status);
   for (i = 0; i < opt.n_exit_files; i++)
-    if (write_file_atomic(opt.exit_files[i], msg) != 0) warnmsg("write %s: %s", opt.exit_files[i], strerror(errno));
+    if (write_file_atomic(opt.exit_files[i], msg, 1) != 0) warnmsg("write %s: %s", opt.exit_files[i], strerror(errno));
   unlink(ATTACH_NAME);
   unlink(CTL_NAME);
   return 0;

@@ -15,10 +15,14 @@ export function serializeSpec(spec: RuntimeSpec): string {
   return text.split(`"${mark}"`).join('18446744073709551615') + '\n';
 }
 
-/** Write `<dir>/config.json` atomically; `dir` must exist. */
+/**
+ * Write `<dir>/config.json` atomically; `dir` must exist. Not fsynced: the bundle is
+ * written anew at every start, and no container outlives a power cut to need it
+ * (containerd keeps its bundles on tmpfs).
+ */
 export async function writeBundle(dir: string, spec: RuntimeSpec): Promise<string> {
   const path = join(dir, 'config.json');
-  await writeFileAtomic(path, serializeSpec(spec), 0o600);
+  await writeFileAtomic(path, serializeSpec(spec), 0o600, { durable: false });
   return path;
 }
 

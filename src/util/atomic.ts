@@ -15,14 +15,17 @@ export async function syncDir(dir: string): Promise<void> {
 /**
  * Write a file so readers see the old content or the new, never half:
  * temp file in the same directory, fsync, rename, fsync the directory.
+ * With `durable: false` the fsyncs are skipped, for state that is rebuilt
+ * anyway after a power cut (a runtime bundle): still never half a file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = `${path}.${randomUUID()}.tmp`;
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -31,5 +34,5 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dirname(path));
+  if (durable) await syncDir(dirname(path));
 }
