@@ -609,9 +609,9 @@ export class NetworkServiceImpl implements NetworkService {
 
   /** CNI DEL and namespace removal of an unclaimed sandbox. Under #serial. */
   async #discard(p: PrewiredSandbox): Promise<void> {
-    const n = this.#records.network(p.networkId);
-    const cached = await this.#cni.cached(n ? cniName(n) : '', p.id, p.ifName);
-    if (cached) await this.#cni.delCached(cached, p.path).catch((err: unknown) => this.#deps.log.warn('pre-wired sandbox: CNI DEL failed', { sandbox: p.id, err: messageOf(err) }));
+    await this.#cniDel(p.networkId, p.id, p.ifName, p.path, false).catch((err: unknown) =>
+      this.#deps.log.warn('pre-wired sandbox: CNI DEL failed', { sandbox: p.id, err: messageOf(err) }),
+    );
     await removeNetns(p.path).catch((err: unknown) => this.#deps.log.warn('pre-wired sandbox: namespace removal failed', { sandbox: p.id, err: messageOf(err) }));
   }
 
@@ -653,12 +653,17 @@ export class NetworkServiceImpl implements NetworkService {
     });
   }
 
+  /** CNI DEL of the endpoint `sandboxId` made: with the cached config and result, else with the network's chain. */
+  async #cniDel(networkId: string, sandboxId: string, ifName: string, netns: string, withPorts: boolean): Promise<void> {
+    const n = this.#records.network(networkId);
+    const cached = await this.#cni.cached(n ? cniName(n) : '', sandboxId, ifName);
+    if (cached) await this.#cni.delCached(cached, netns);
+    else if (n) await this.#cni.del(this.#conflist(n, withPorts), { containerId: sandboxId, netns, ifName });
+  }
+
   /** CNI DEL (cached config and result), release ports, forget the record. */
   async #detach(e: EndpointRecord): Promise<void> {
-    const n = this.#records.network(e.networkId);
-    const cached = await this.#cni.cached(n ? cniName(n) : '', e.sandboxId, e.ifName);
-    if (cached) await this.#cni.delCached(cached, e.netns);
-    else if (n) await this.#cni.del(this.#conflist(n, Object.keys(e.ports).length > 0), { containerId: e.sandboxId, netns: e.netns, ifName: e.ifName });
+    await this.#cniDel(e.networkId, e.sandboxId, e.ifName, e.netns, Object.keys(e.ports).length > 0);
     await this.#held.get(e.id)?.release();
     this.#held.delete(e.id);
     this.#records.deleteEndpoint(e.id);
