@@ -18,6 +18,8 @@ import { type AfterHook, run, type RunResult, sleep } from './exec.js';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The CLI as bin/berth runs it: the bundle in dist/cli (scripts/bundle-cli.mjs), so tests run what users run. */
 export const CLI_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+/** bin/berth itself, the launcher users run (it runs CLI_MAIN): `Daemon.cli` goes through it. */
+export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
 export const DOCKER_CLI = '/usr/local/bin/docker';
 
 export interface DaemonOptions {
@@ -230,7 +232,7 @@ export async function startDaemon(t: AfterHook, opts: DaemonOptions = {}): Promi
       return child?.pid ?? 0;
     },
     cli: (args, o = {}) =>
-      run(process.execPath, [CLI_MAIN, '-H', host, ...args], {
+      run(BERTH_BIN, ['-H', host, ...args], {
         env: { ...cleanEnv(), HOME: home, ...o.env },
         ...(o.input !== undefined ? { input: o.input } : {}),
       }),

@@ -9,6 +9,7 @@ export {
   type DaemonOptions,
   type ApiResponse,
   type CommandOptions,
+  BERTH_BIN,
   CLI_MAIN,
   DOCKER_CLI,
   REPO_ROOT,
