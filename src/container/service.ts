@@ -28,7 +28,7 @@ import {
   type SpecInput,
 } from '../runtime/index.js';
 import { mountAll, unmount, type Mount } from '../storage/index.js';
-import { Phases, type Digest, type Logger } from '../util/index.js';
+import { KeyedMutex, Phases, type Digest, type Logger } from '../util/index.js';
 import { entrypointAndArgs, hostsFile, mergeConfig, resolvConf, signalNumber, statusString, userMounts, volumeMounts } from './config.js';
 import { copyUp, removeAnonymous, resolveVolumes, type VolumeProvider } from './volumes.js';
 import { type ParsedEntry } from './logs.js';
@@ -124,7 +124,7 @@ export class ContainerStore implements ContainerService {
   readonly #exitDir: string;
   readonly #cgroupParent: string;
   /** per-container operation chain: start, exit handling and removal never interleave */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedMutex();
   readonly #exitWaiters = new Map<string, Set<(r: WaitResult) => void>>();
   readonly #removeWaiters = new Map<string, Set<(r: WaitResult) => void>>();
   readonly #restartTimers = new Map<string, NodeJS.Timeout>();
@@ -227,14 +227,7 @@ export class ContainerStore implements ContainerService {
   }
 
   #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(id, tail);
-    void tail.then(() => {
-      if (this.#locks.get(id) === tail) this.#locks.delete(id);
-    });
-    return run;
+    return this.#locks.run(id, fn);
   }
 
   // ---- create -----------------------------------------------------------------
@@ -1505,7 +1498,7 @@ export class ContainerStore implements ContainerService {
     if (this.#sweeper) clearInterval(this.#sweeper);
     for (const t of this.#restartTimers.values()) clearTimeout(t);
     this.#restartTimers.clear();
-    await Promise.all([...this.#locks.values()]);
+    await this.#locks.idle();
   }
 }
 

@@ -212,6 +212,73 @@ test('endpoints: attach with ports and aliases, DNS by name/alias/short id, conf
 });
 
 
+test('endpoints attach and detach side by side: a new bridge made once, one masquerade rule and DNS server, requested addresses and host ports kept apart, nothing left', async (t) => {
+  const { svc, cleanups, ownBridge, root } = await setup(t);
+  const { subnet, gateway, prefix } = await freeTestSubnet();
+  const netBridge = uniqueBridgeName();
+  ownBridge(netBridge);
+  await svc.create({ Name: 'burst', IPAM: { Config: [{ Subnet: subnet }] }, Options: { 'com.docker.network.bridge.name': netBridge } });
+  assert.equal(await linkExists(netBridge), false, 'the bridge is made by the first ADD');
+  const ids = Array.from({ length: 8 }, (_, i) => `${i}${netBridge}${'0'.repeat(60)}`.slice(0, 64));
+  cleanups.unshift(...ids.map((id) => () => svc.destroySandbox(id)));
+  const paths = await Promise.all(ids.map((id) => svc.createSandbox(id)));
+  const hostPort = await freeTcpPort();
+
+  // all at once: two ask for the same address, two for the same host port
+  const asks = ids.map((_, i) => ({
+    name: `n${i}`,
+    ...(i < 2 ? { ipv4Address: `${prefix}.50` } : {}),
+    ...(i === 2 || i === 3 ? { portBindings: { '80/tcp': [{ HostIp: '', HostPort: String(hostPort) }] } } : {}),
+    ...(i === 4 ? { portBindings: { '81/tcp': [{ HostIp: '', HostPort: '' }] } } : {}),
+  }));
+  const settled = await Promise.allSettled(ids.map((id, i) => svc.attach(id, paths[i] as string, 'burst', asks[i] as { name: string })));
+  const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ i, err: r.reason as unknown }] : []));
+  assert.equal(failed.length, 2, `one of each pair fails: ${failed.map((f) => String(f.err)).join('; ')}`);
+  assert.ok(failed.some((f) => f.i < 2 && isCode(f.err, 'conflict') && /Address already in use/.test(String(f.err))), 'the second ask for .50');
+  assert.ok(failed.some((f) => (f.i === 2 || f.i === 3) && isCode(f.err, 'conflict') && /port is already allocated/.test(String(f.err))), 'the second ask for the port');
+  const eps = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, ep: r.value }] : []));
+  assert.equal(new Set(eps.map((e) => e.ep.IPAddress)).size, 6, 'six distinct addresses');
+  assert.ok(eps.some((e) => e.ep.IPAddress === `${prefix}.50`));
+  for (const { i, ep } of eps) {
+    assert.equal(ep.Gateway, gateway);
+    assert.match(await sh('nsenter', [`--net=${paths[i] as string}`, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ep.IPAddress.replace(/\./g, '\\.')}/24`));
+  }
+  for (const f of failed) assert.doesNotMatch(await sh('nsenter', [`--net=${paths[f.i] as string}`, 'ip', 'link']), /eth0/);
+  // the namespaces reach each other over the one bridge
+  const [x, y] = eps;
+  assert.ok(x && y);
+  await sh('nsenter', [`--net=${paths[x.i] as string}`, 'busybox', 'ping', '-c', '1', '-W', '2', y.ep.IPAddress]);
+  // one outbound rule for the subnet, one DNS server that knows every name
+  const rules = (await iptablesSave()).split('\n').filter((l) => l.includes(`-s ${subnet}`) && l.includes('MASQUERADE'));
+  assert.equal(rules.length, 1, rules.join('\n'));
+  const resolver = new dnsp.Resolver({ timeout: 3000, tries: 1 });
+  resolver.setServers([gateway]);
+  for (const { i, ep } of eps) assert.deepEqual(await resolver.resolve4(`n${i}`), [ep.IPAddress]);
+  assert.ok(svc.dnsServerOf('burst'));
+
+  // and all gone at once
+  await Promise.all(ids.map((id) => svc.destroySandbox(id)));
+  assert.deepEqual((await svc.inspect('burst')).Containers, {});
+  assert.deepEqual(await leases(root), [], 'every address given back');
+  for (const p of paths) assert.equal(await isNetnsMounted(p), false);
+  await svc.remove('burst');
+  const after = await iptablesSave();
+  assert.ok(!after.includes(`--dport ${hostPort}`), 'no port rule left');
+  assert.ok(!after.includes(subnet), 'no rule for the subnet left');
+});
+
+/** A TCP port free on this host now. */
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** The namespaces of the service's pre-wired sandboxes still in the pool (files under netns/). */
 async function pooled(root: string): Promise<string[]> {
   return (await readdir(join(root, 'netns'))).filter((f) => f.startsWith('sandbox-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, conflict, invalidArgument, messageOf, notFound } from '../errors/index.js';
 import type { Db } from '../db/index.js';
-import { limiter, type Logger } from '../util/index.js';
+import { KeyedMutex, limiter, RwLock, Singleflight, type Logger } from '../util/index.js';
 import { CNI_VERSION, CniRuntime, type CniConfList, type CniPluginConf, type CniResult, type CniRuntimeConf } from './cni.js';
 import { DnsServer, hostResolvers, type Upstream } from './dns.js';
 import { ensureMasquerade, removeMasquerade, removeMasqueradeLeftovers } from './iptables.js';
@@ -99,7 +99,20 @@ export class NetworkServiceImpl implements NetworkService {
   readonly #cni: CniRuntime;
   readonly #ipamDir: string;
   readonly #netnsDir: string;
-  readonly #serial = limiter(1);
+  // Creating, removing and reconciling networks run alone (exclusive); attaching and
+  // detaching endpoints and pre-wiring sandboxes run side by side (shared), each container's
+  // one at a time. CNI plugins lock for themselves (host-local its store, iptables its
+  // table); what the chain cannot take concurrently is kept apart below: a network's first
+  // ADD (the bridge plugin creating the bridge and its address) and portmap's shared chains.
+  readonly #lock = new RwLock();
+  readonly #perContainer = new KeyedMutex();
+  readonly #portmap = limiter(1);
+  /** per network, the first ADD of this daemon run: later ADDs wait for it */
+  readonly #bridgeUp = new Map<string, Promise<unknown>>();
+  /** addresses asked for by attaches in progress (`networkId/ip`) */
+  readonly #requestedIps = new Set<string>();
+  readonly #masquerading = new Singleflight<void>();
+  readonly #dnsStarting = new Singleflight<void>();
   readonly #held = new Map<string, HeldPorts>();
   /** networks whose outbound NAT rule this process has ensured */
   readonly #masqueraded = new Set<string>();
@@ -247,7 +260,7 @@ export class NetworkServiceImpl implements NetworkService {
   }
 
   create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    return this.#serial(async () => this.#create(req));
+    return this.#lock.exclusive(async () => this.#create(req));
   }
 
   async #create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
@@ -335,7 +348,7 @@ export class NetworkServiceImpl implements NetworkService {
   }
 
   remove(idOrName: string): Promise<void> {
-    return this.#serial(async () => this.#remove(this.#find(idOrName)));
+    return this.#lock.exclusive(async () => this.#remove(this.#find(idOrName)));
   }
 
   async #remove(n: NetworkRecord): Promise<void> {
@@ -345,6 +358,7 @@ export class NetworkServiceImpl implements NetworkService {
     }
     await this.#stopDns(n.id);
     this.#records.deleteNetwork(n.id);
+    this.#bridgeUp.delete(n.id);
     // The bridge plugin never deletes its bridge; docker removes a network's bridge with it.
     await execFileP('ip', ['link', 'del', 'dev', n.bridge]).catch(() => undefined);
     await this.#dropMasquerade(n);
@@ -356,7 +370,7 @@ export class NetworkServiceImpl implements NetworkService {
     for (const key of Object.keys(filters)) if (!PRUNE_FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
     const until = filters.until?.length ? parseUntil(filters.until.at(-1) as string) : undefined;
     const deleted: string[] = [];
-    await this.#serial(async () => {
+    await this.#lock.exclusive(async () => {
       for (const n of this.#records.networks()) {
         if (n.builtin || this.#records.endpointsOfNetwork(n.id).length > 0) continue;
         if (until !== undefined && Date.parse(n.created) >= until) continue;
@@ -383,12 +397,14 @@ export class NetworkServiceImpl implements NetworkService {
     return path;
   }
 
-  async destroySandbox(containerId: string): Promise<void> {
-    for (const e of this.#records.endpointsOfContainer(containerId)) {
-      await this.#serial(async () => this.#detach(e));
-    }
-    await rm(join(this.#deps.root, 'network', 'cni-cache', 'results', `berth-loopback-${containerId}-lo`), { force: true });
-    await removeNetns(this.netnsPath(containerId));
+  destroySandbox(containerId: string): Promise<void> {
+    return this.#perContainer.run(containerId, async () => {
+      for (const e of this.#records.endpointsOfContainer(containerId)) {
+        await this.#lock.shared(async () => this.#detach(e));
+      }
+      await rm(join(this.#deps.root, 'network', 'cni-cache', 'results', `berth-loopback-${containerId}-lo`), { force: true });
+      await removeNetns(this.netnsPath(containerId));
+    });
   }
 
   #conflist(n: NetworkRecord, withPorts: boolean): CniConfList {
@@ -421,7 +437,7 @@ export class NetworkServiceImpl implements NetworkService {
   }
 
   attach(containerId: string, netnsPath: string, network: string, opts: AttachOptions): Promise<AttachResult> {
-    return this.#serial(async () => this.#attach(containerId, netnsPath, network, opts));
+    return this.#perContainer.run(containerId, () => this.#lock.shared(async () => this.#attach(containerId, netnsPath, network, opts)));
   }
 
   async #attach(containerId: string, netnsPath: string, network: string, opts: AttachOptions): Promise<AttachResult> {
@@ -438,7 +454,8 @@ export class NetworkServiceImpl implements NetworkService {
       if (!contains(subnet, ip) || ip === subnet.base || ip === lastOf(subnet)) {
         throw invalidArgument(`invalid endpoint settings:\nno configured subnet contains IP address ${opts.ipv4Address}`);
       }
-      if (formatIp(ip) === n.ipam[0]?.Gateway || this.#records.endpointsOfNetwork(n.id).some((e) => e.ip === formatIp(ip))) {
+      const taken = formatIp(ip) === n.ipam[0]?.Gateway || this.#requestedIps.has(`${n.id}/${formatIp(ip)}`);
+      if (taken || this.#records.endpointsOfNetwork(n.id).some((e) => e.ip === formatIp(ip))) {
         throw conflict(`Address already in use: ${opts.ipv4Address}`);
       }
       requested = formatIp(ip);
@@ -448,7 +465,19 @@ export class NetworkServiceImpl implements NetworkService {
     let ifIndex = 0;
     while (usedIfs.has(`eth${ifIndex}`)) ifIndex++;
     const ifName = `eth${ifIndex}`;
+    // Attaches run side by side: a requested address is held from its check (above, in the
+    // same synchronous run) until its endpoint is recorded or its ADD has failed.
+    const key = `${n.id}/${requested}`;
+    if (requested) this.#requestedIps.add(key);
+    try {
+      return await this.#wire(containerId, netnsPath, n, opts, requested, ifName);
+    } finally {
+      if (requested) this.#requestedIps.delete(key);
+    }
+  }
 
+  /** CNI ADD of a checked endpoint, then its record. */
+  async #wire(containerId: string, netnsPath: string, n: NetworkRecord, opts: AttachOptions, requested: string, ifName: string): Promise<AttachResult> {
     const held = opts.portBindings && Object.keys(opts.portBindings).length ? await holdPorts(opts.portBindings) : undefined;
     const withPorts = !!held && held.mappings.length > 0;
     const list = this.#conflist(n, withPorts);
@@ -482,18 +511,21 @@ export class NetworkServiceImpl implements NetworkService {
   /** The network's outbound NAT rule (one per network), once per daemon run. */
   async #ensureMasquerade(n: NetworkRecord): Promise<void> {
     if (n.internal || this.#masqueraded.has(n.id)) return;
-    await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
-    this.#masqueraded.add(n.id);
+    // concurrent attaches share one check-and-insert (two would insert the rule twice)
+    await this.#masquerading.do(n.id, async () => {
+      await ensureMasquerade(formatCidr(parseCidr(n.ipam[0]?.Subnet as string)), n.bridge, n.id.slice(0, 12));
+      this.#masqueraded.add(n.id);
+    });
   }
 
   /** CNI ADD of the network's chain; a failed chain is undone (DEL), as CNI asks of runtimes. */
   async #add(n: NetworkRecord, list: CniConfList, rt: CniRuntimeConf): Promise<CniResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#cni.add(list, rt);
+        return await this.#cniAdd(n, list, rt);
       } catch (err) {
         // A failed chain leaves what the earlier plugins did (veth, lease): DEL undoes it.
-        await this.#cni.del(list, rt).catch(() => undefined);
+        await this.#withChains(list, () => this.#cni.del(list, rt)).catch(() => undefined);
         // portmap's shared chains can vanish under us when another runtime on the host removes them idle: once more
         if (attempt === 0 && /No chain\/target\/match/.test(messageOf(err))) continue;
         // the pool's pre-wired sandboxes hold addresses of this network: give them back and try once more
@@ -504,6 +536,36 @@ export class NetworkServiceImpl implements NetworkService {
         throw err;
       }
     }
+  }
+
+  /**
+   * CNI ADD, kept apart where the chain cannot run concurrently: a network's first ADD of
+   * this daemon run (it creates the bridge and its address) runs before any other on that
+   * network, and chains with portmap run one at a time (see #lock).
+   */
+  async #cniAdd(n: NetworkRecord, list: CniConfList, rt: CniRuntimeConf): Promise<CniResult> {
+    for (;;) {
+      const first = this.#bridgeUp.get(n.id);
+      if (!first) break; // none yet, or the first failed: this one goes first
+      if (await first) return this.#withChains(list, () => this.#cni.add(list, rt));
+    }
+    const added = this.#withChains(list, () => this.#cni.add(list, rt));
+    this.#bridgeUp.set(
+      n.id,
+      added.then(
+        () => true,
+        () => {
+          this.#bridgeUp.delete(n.id);
+          return false;
+        },
+      ),
+    );
+    return added;
+  }
+
+  /** Runs a CNI operation on `list`: one at a time when the chain has portmap (its shared chains are made check-then-create). */
+  #withChains<T>(list: CniConfList, op: () => Promise<T>): Promise<T> {
+    return list.plugins.some((p) => p.type === 'portmap') ? this.#portmap(op) : op();
   }
 
   /** The record of an endpoint made by CNI ADD under `sandboxId`, before its container-side fields. */
@@ -557,14 +619,14 @@ export class NetworkServiceImpl implements NetworkService {
       await moveNetns(p.path, path);
     } catch (err) {
       this.#deps.log.warn('pre-wired sandbox could not be moved', { sandbox: p.id, err: messageOf(err) });
-      await this.#serial(async () => this.#discard(p));
+      await this.#lock.shared(async () => this.#discard(p));
       return undefined;
     }
     const record: EndpointRecord = { ...this.#endpointOf(n, p.id, p.result, p.ifName), containerId, name: opts.name, netns: path };
     try {
       this.#records.putEndpoint(record);
     } catch (err) {
-      await this.#serial(async () => this.#discard({ ...p, path }));
+      await this.#lock.shared(async () => this.#discard({ ...p, path }));
       throw err;
     }
     this.#deps.log.debug('endpoint attached', { container: containerId, network: n.name, ip: record.ip, ifName: record.ifName, sandbox: p.id });
@@ -578,7 +640,7 @@ export class NetworkServiceImpl implements NetworkService {
   prewarm(): Promise<void> {
     const size = this.#deps.sandboxPool ?? 1;
     if (!this.#poolWanted || this.#closed || this.#pool.length >= size) return this.#refill ?? Promise.resolve();
-    this.#refill ??= this.#serial(async () => {
+    this.#refill ??= this.#lock.shared(async () => {
       while (!this.#closed && this.#pool.length < size) await this.#prewire();
     })
       .catch((err: unknown) => this.#deps.log.warn('pre-wiring a sandbox failed', { err: messageOf(err) }))
@@ -588,7 +650,7 @@ export class NetworkServiceImpl implements NetworkService {
     return this.#refill;
   }
 
-  /** One namespace joined to the default bridge, into the pool. Under #serial. */
+  /** One namespace joined to the default bridge, into the pool. Under the shared lock. */
   async #prewire(): Promise<void> {
     const n = this.#records.byName('bridge');
     if (!n || n.driver !== 'bridge') return;
@@ -597,7 +659,7 @@ export class NetworkServiceImpl implements NetworkService {
     await createNetns(path);
     try {
       await this.#ensureMasquerade(n);
-      const result = await this.#cni.add(this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0', args: [], capabilityArgs: {} });
+      const result = await this.#cniAdd(n, this.#conflist(n, false), { containerId: id, netns: path, ifName: 'eth0', args: [], capabilityArgs: {} });
       this.#pool.push({ id, path, networkId: n.id, ifName: 'eth0', result });
       this.#deps.log.debug('sandbox pre-wired', { sandbox: id, network: n.name, ip: result.ips?.[0]?.address ?? '' });
     } catch (err) {
@@ -607,7 +669,7 @@ export class NetworkServiceImpl implements NetworkService {
     }
   }
 
-  /** CNI DEL and namespace removal of an unclaimed sandbox. Under #serial. */
+  /** CNI DEL and namespace removal of an unclaimed sandbox. Under the lock. */
   async #discard(p: PrewiredSandbox): Promise<void> {
     await this.#cniDel(p.networkId, p.id, p.ifName, p.path, false).catch((err: unknown) =>
       this.#deps.log.warn('pre-wired sandbox: CNI DEL failed', { sandbox: p.id, err: messageOf(err) }),
@@ -615,7 +677,7 @@ export class NetworkServiceImpl implements NetworkService {
     await removeNetns(p.path).catch((err: unknown) => this.#deps.log.warn('pre-wired sandbox: namespace removal failed', { sandbox: p.id, err: messageOf(err) }));
   }
 
-  /** Discard the pool's sandboxes (of one network, or all). Under #serial. */
+  /** Discard the pool's sandboxes (of one network, or all). Under the lock. */
   async #drainPool(networkId?: string): Promise<void> {
     for (const p of this.#pool.filter((x) => networkId === undefined || x.networkId === networkId)) {
       this.#pool.splice(this.#pool.indexOf(p), 1);
@@ -645,20 +707,25 @@ export class NetworkServiceImpl implements NetworkService {
   }
 
   detach(containerId: string, network: string): Promise<void> {
-    return this.#serial(async () => {
-      const n = this.#find(network);
-      const e = this.#records.endpointsOfContainer(containerId).find((x) => x.networkId === n.id);
-      if (!e) throw notFound(`container ${containerId} is not connected to network ${n.name}`);
-      await this.#detach(e);
-    });
+    return this.#perContainer.run(containerId, () =>
+      this.#lock.shared(async () => {
+        const n = this.#find(network);
+        const e = this.#records.endpointsOfContainer(containerId).find((x) => x.networkId === n.id);
+        if (!e) throw notFound(`container ${containerId} is not connected to network ${n.name}`);
+        await this.#detach(e);
+      }),
+    );
   }
 
   /** CNI DEL of the endpoint `sandboxId` made: with the cached config and result, else with the network's chain. */
   async #cniDel(networkId: string, sandboxId: string, ifName: string, netns: string, withPorts: boolean): Promise<void> {
     const n = this.#records.network(networkId);
     const cached = await this.#cni.cached(n ? cniName(n) : '', sandboxId, ifName);
-    if (cached) await this.#cni.delCached(cached, netns);
-    else if (n) await this.#cni.del(this.#conflist(n, withPorts), { containerId: sandboxId, netns, ifName });
+    if (cached) await this.#withChains(cached.config, () => this.#cni.delCached(cached, netns));
+    else if (n) {
+      const list = this.#conflist(n, withPorts);
+      await this.#withChains(list, () => this.#cni.del(list, { containerId: sandboxId, netns, ifName }));
+    }
   }
 
   /** CNI DEL (cached config and result), release ports, forget the record. */
@@ -711,18 +778,22 @@ export class NetworkServiceImpl implements NetworkService {
     if (this.#dns.has(n.id)) return;
     const gateway = n.ipam[0]?.Gateway;
     if (!gateway) return;
-    const server = new DnsServer({
-      address: gateway,
-      port: this.#deps.dnsPort ?? 53,
-      records: this.#recordsFor(n.id),
-      upstreams: this.#upstreams,
+    // concurrent attaches start one server (a second would find its address taken)
+    await this.#dnsStarting.do(n.id, async () => {
+      if (this.#dns.has(n.id)) return;
+      const server = new DnsServer({
+        address: gateway,
+        port: this.#deps.dnsPort ?? 53,
+        records: this.#recordsFor(n.id),
+        upstreams: this.#upstreams,
+      });
+      try {
+        await server.start();
+        this.#dns.set(n.id, server);
+      } catch (err) {
+        this.#deps.log.warn('embedded DNS server not started', { network: n.name, address: gateway, err: messageOf(err) });
+      }
     });
-    try {
-      await server.start();
-      this.#dns.set(n.id, server);
-    } catch (err) {
-      this.#deps.log.warn('embedded DNS server not started', { network: n.name, address: gateway, err: messageOf(err) });
-    }
   }
 
   async #stopDns(networkId: string): Promise<void> {
@@ -739,7 +810,7 @@ export class NetworkServiceImpl implements NetworkService {
   // ---- restart ----
 
   async reconcile(live: Set<string>): Promise<void> {
-    await this.#serial(async () => {
+    await this.#lock.exclusive(async () => {
       await this.#drainPool();
       for (const e of this.#records.endpoints()) {
         if (live.has(e.containerId)) continue;
@@ -784,7 +855,7 @@ export class NetworkServiceImpl implements NetworkService {
   /** Also removes the pool's unclaimed sandboxes. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#serial(async () => this.#drainPool());
+    await this.#lock.exclusive(async () => this.#drainPool());
     for (const id of [...this.#dns.keys()]) await this.#stopDns(id);
     for (const h of this.#held.values()) await h.release();
     this.#held.clear();

@@ -38,3 +38,70 @@ export class Singleflight<T> {
     return p;
   }
 }
+
+/**
+ * Many shared holders at once, or one exclusive holder, in arrival order: a task queued
+ * behind an exclusive one waits for it, so an exclusive task is not starved by a stream
+ * of shared ones.
+ */
+export class RwLock {
+  #shared = 0;
+  #exclusive = false;
+  readonly #queue: Array<{ exclusive: boolean; run: () => void }> = [];
+
+  shared<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(false, task);
+  }
+
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(true, task);
+  }
+
+  #enqueue<T>(exclusive: boolean, task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            if (exclusive) this.#exclusive = false;
+            else this.#shared--;
+            this.#next();
+          });
+      };
+      this.#queue.push({ exclusive, run });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    while (!this.#exclusive) {
+      const head = this.#queue[0];
+      if (!head || (head.exclusive && this.#shared > 0)) return;
+      this.#queue.shift();
+      if (head.exclusive) this.#exclusive = true;
+      else this.#shared++;
+      head.run();
+    }
+  }
+}
+
+/** One task at a time per key; tasks of different keys run concurrently. */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    const run = prev.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return run;
+  }
+
+  /** Settles when the tasks queued so far have all settled. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#tails.values()]);
+  }
+}
