@@ -680,7 +680,10 @@ export class NetworkServiceImpl implements NetworkService {
   /** Discard the pool's sandboxes (of one network, or all). Under the lock. */
   async #drainPool(networkId?: string): Promise<void> {
     for (const p of this.#pool.filter((x) => networkId === undefined || x.networkId === networkId)) {
-      this.#pool.splice(this.#pool.indexOf(p), 1);
+      // a start may have claimed it while an earlier one was being discarded
+      const i = this.#pool.indexOf(p);
+      if (i < 0) continue;
+      this.#pool.splice(i, 1);
       await this.#discard(p);
     }
   }
