@@ -1,47 +1,59 @@
-// Bundles the CLI (dist/src/cli, as tsc emitted it) into dist/cli, which bin/berth runs.
+// Bundles the CLI (dist/src/cli, as tsc emitted it) into one CommonJS file,
+// dist/cli/main.cjs, which bin/berth runs.
 //
-// Why: a CLI call pays Node's module loading every time, and Node 20's ESM loader
-// costs about a millisecond per file here; `berth run -d` loaded 20 files. Bundled
-// (esbuild, ESM with code splitting, so each command's handler still loads only
-// when called), the same call loads a dozen, and a call is 10-20 ms shorter.
+// Why: a CLI call pays Node's module loading every time. Node 20's ES module loader
+// costs about a millisecond per file here, and starting it at all ~13 ms of CPU (an
+// empty .mjs against `node -e 0`); a CommonJS file needs neither. So the CLI and
+// what it imports statically (berth's pure modules: errors, reference, util, events)
+// are one file; each command's code is still evaluated only when the command runs
+// (esbuild's lazy module wrappers).
 //
-// Only src/cli is bundled. Every other module of berth (errors, the daemon, compose,
-// distribution ...) stays external and loads from dist/src as before, so no module
-// exists twice — an error class in two copies would break `instanceof` — and those
-// that find files next to themselves (the addon, the monitor) still do.
+// What the CLI imports with import() stays an ES module, loaded from dist/src when
+// the command needs it: the daemon, compose's engine, the registry server, the build
+// context packer, the native addon. Those find files next to themselves (the addon,
+// the monitor, worker scripts) through import.meta.url, so they must not be bundled;
+// a static import of such a module from the CLI fails this build.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cliDir = join(root, 'dist', 'src', 'cli') + sep;
+const srcDir = join(root, 'dist', 'src') + sep;
+const cliDir = join(srcDir, 'cli') + sep;
 const outdir = join(root, 'dist', 'cli');
 
-/** Relative imports that leave src/cli stay imports, re-pointed from dist/cli to dist/src. */
 const outsideCli = {
   name: 'outside-cli',
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       const target = resolve(dirname(args.importer), args.path);
       if (target.startsWith(cliDir)) return undefined;
-      return { path: relative(outdir, target).split(sep).join('/'), external: true };
+      // import() of a berth module: stays an import(), re-pointed from dist/cli to dist/src
+      if (args.kind === 'dynamic-import') return { path: relative(outdir, target).split(sep).join('/'), external: true };
+      // the CLI's own import.meta.url (version.ts) is the bundle's, defined below
+      if (readFileSync(target, 'utf8').includes('import.meta')) {
+        return { errors: [{ text: `${relative(root, args.importer)} imports ${relative(root, target)} statically, which locates files through import.meta: import() it instead` }] };
+      }
+      return undefined;
     });
   },
 };
 
-// chunk names carry content hashes: stale ones from an earlier build must not linger
+// stale output of an earlier build (and earlier layouts: ESM chunks) must not linger
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: [join(cliDir, 'main.js')],
-  outdir,
+  outfile: join(outdir, 'main.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'external',
   sourcemap: 'linked',
   logLevel: 'warning',
   plugins: [outsideCli],
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });

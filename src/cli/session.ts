@@ -3,7 +3,6 @@
 // forwarded with a half-close at its end, detach keys matched in a TTY's
 // input, the terminal in raw mode while it lasts, resizes on SIGWINCH, and
 // signals proxied to the container when there is no TTY.
-import { sys } from '../native/index.js';
 import type { Duplex, Readable } from 'node:stream';
 import { DetachKeyMatcher } from './detachkeys.js';
 import { CliError, type InStream, type OutStream } from './context.js';
@@ -105,13 +104,16 @@ const RAW_EXIT_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT'];
  * SIGQUIT, after which the signal is raised again so the exit status is the
  * signal's. A stdin that is not a terminal is left alone.
  */
-export function makeRaw(stdin: InStream): () => void {
+export async function makeRaw(stdin: InStream): Promise<() => void> {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => undefined;
   stdin.setRawMode(true);
   // libuv's raw mode keeps "\n" -> "\r\n" on output; the container's terminal already sends
   // "\r\n", so turn it off as Go's term.MakeRaw does (setRawMode(false) restores it all).
   const fd = (stdin as { fd?: unknown }).fd;
   try {
+    // the addon loads only here: a call without a terminal does not pay for it (and the
+    // bundled CLI, a CommonJS file, reaches berth's ES modules only through import())
+    const { sys } = await import('../native/index.js');
     if (typeof fd === 'number') sys.setTtyOpost(fd, false);
   } catch {
     /* not fatal: output then shows doubled carriage returns */

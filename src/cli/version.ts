@@ -7,7 +7,7 @@ let cached: string | undefined;
 export function cliVersion(): string {
   if (cached) return cached;
   try {
-    // dist/src/cli/version.js -> <repo>/package.json; from the bundle (dist/cli/*.js) it is two levels up.
+    // dist/src/cli/version.js -> <repo>/package.json; from the bundle (dist/cli/main.cjs) it is two levels up.
     for (const rel of ['../../../package.json', '../../package.json']) {
       try {
         const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };

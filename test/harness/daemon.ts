@@ -17,7 +17,7 @@ import { type AfterHook, run, type RunResult, sleep } from './exec.js';
 // dist/test/harness -> the package root is three levels up.
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The CLI as bin/berth runs it: the bundle in dist/cli (scripts/bundle-cli.mjs), so tests run what users run. */
-export const CLI_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const CLI_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.cjs');
 /** bin/berth itself, the launcher users run (it runs CLI_MAIN): `Daemon.cli` goes through it. */
 export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
 export const DOCKER_CLI = '/usr/local/bin/docker';

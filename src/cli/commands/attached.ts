@@ -29,7 +29,7 @@ async function attachSession(
   conn: Duplex,
   opts: AttachOptions & { resize: (height: number, width: number) => Promise<unknown> },
 ): Promise<{ detached: boolean }> {
-  const restoreTerminal = opts.tty && opts.stdin ? makeRaw(ctx.stdin) : () => undefined;
+  const restoreTerminal = opts.tty && opts.stdin ? await makeRaw(ctx.stdin) : () => undefined;
   const stopResize = opts.tty && ctx.stdout.isTTY ? monitorTtySize(ctx.stdout, opts.resize) : () => undefined;
   try {
     return await pumpSession({

@@ -9,7 +9,7 @@ import { basename, dirname, join, posix, resolve } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fullName, parseReference } from '../../reference/index.js';
-import { encodeHeader, END_OF_ARCHIVE, padding, TarParser, type TarHeader } from '../../storage/index.js';
+import { encodeHeader, END_OF_ARCHIVE, padding, TarParser, type TarHeader } from '../../util/index.js';
 import { ApiError, readAll } from '../client.js';
 import { bool, CliError, list, str, type CommandContext, type Handler } from '../context.js';
 import { UsageError } from '../args.js';

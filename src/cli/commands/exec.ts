@@ -68,7 +68,7 @@ export const exec: Handler = async (ctx, { flags, args }) => {
     if (err instanceof ApiError) throw new CliError(`berth: Error response from daemon: ${err.message}`, 1);
     throw err;
   }
-  const restoreTerminal = tty && interactive ? makeRaw(ctx.stdin) : () => undefined;
+  const restoreTerminal = tty && interactive ? await makeRaw(ctx.stdin) : () => undefined;
   // docker watches the size when stdin is a terminal (exec) rather than stdout (run).
   const stopResize =
     tty && ctx.stdin.isTTY
