@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { hexOf, sha256, syncDir, writeFileAtomic, type Digest } from '../util/index.js';
+import { hexOf, KeyedMutex, sha256, syncDir, writeFileAtomic, type Digest } from '../util/index.js';
 import { distErr, DistributionError } from './errors.js';
 import { parseManifest, MAX_MANIFEST_BYTES, type Descriptor, type ParsedManifest } from './manifest.js';
 import { checkName, type ManifestRef } from './names.js';
@@ -57,26 +57,12 @@ function isNoEnt(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-/** Serializes async work per key: two PATCHes to one upload never interleave. */
-class KeyedLock {
-  #tails = new Map<string, Promise<unknown>>();
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    const next = prev.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
-    return next;
-  }
-}
-
 export class RegistryStorage {
   readonly root: string;
   /** Running hashes of uploads this process has seen, so completing one does not re-read it. */
   #hashes = new Map<string, { hash: Hash; size: number }>();
-  #lock = new KeyedLock();
+  /** per upload: two PATCHes to one upload never interleave */
+  #lock = new KeyedMutex();
 
   private constructor(root: string) {
     this.root = root;
