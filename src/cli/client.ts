@@ -1,6 +1,6 @@
 // The Engine API client: HTTP over the daemon's unix socket with a
 // keep-alive agent, API version negotiated once per invocation via /_ping.
-import { Agent, request as httpRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../errors/index.js';
 
@@ -76,6 +76,15 @@ export function buildQuery(query: Record<string, QueryValue> | undefined): strin
   return text ? `?${text}` : '';
 }
 
+/**
+ * An HTTP request to the daemon's socket. servername '' spares Node's agent working out a
+ * TLS server name for it, a costly IPv6 regex (~15 ms of a CLI call); the agent reads the
+ * option though RequestOptions does not declare it.
+ */
+export function daemonRequest(options: HttpRequestOptions & { socketPath: string }, onResponse?: (res: IncomingMessage) => void): ClientRequest {
+  return httpRequest({ ...options, servername: '' } as HttpRequestOptions, onResponse);
+}
+
 /** Lower of two dotted API versions. */
 export function minVersion(a: string, b: string): string {
   const pa = a.split('.').map(Number);
@@ -117,13 +126,7 @@ export class ApiClient {
       const headers: Record<string, string> = { 'User-Agent': 'berth-cli', ...options.headers };
       const body = options.body;
       if ((typeof body === 'string' || body instanceof Uint8Array) && !('Content-Type' in headers)) headers['Content-Type'] = 'application/json';
-      // servername '' spares the agent working out a TLS server name (a costly IPv6 regex, ~10 ms per CLI run);
-      // Node's Agent reads it though RequestOptions does not declare it.
-      const reqOptions: HttpRequestOptions & { servername: string } = { socketPath: this.socketPath, path: prefix + path + buildQuery(options.query), method, headers, agent: this.#agent, servername: '' };
-      const req = httpRequest(
-        reqOptions,
-        resolve,
-      );
+      const req = daemonRequest({ socketPath: this.socketPath, path: prefix + path + buildQuery(options.query), method, headers, agent: this.#agent }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => reject(this.#connectionError(err)));
       if (body === undefined) req.end();
       else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);

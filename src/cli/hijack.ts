@@ -1,9 +1,9 @@
 // docker's connection hijacking from the client side: a POST with
 // `Connection: Upgrade, Upgrade: tcp`; once 101 arrives the socket carries the
 // stream (attach, exec start). An error status becomes an ApiError.
-import { request as httpRequest, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ApiError, readAll } from './client.js';
+import { ApiError, daemonRequest, readAll } from './client.js';
 import type { CommandContext } from './context.js';
 
 export async function hijackedPost(ctx: CommandContext, path: string, body?: { contentType: string; data: string }): Promise<Duplex> {
@@ -17,8 +17,7 @@ export async function hijackedPost(ctx: CommandContext, path: string, body?: { c
       'Content-Type': body?.contentType ?? 'text/plain',
     };
     if (body) headers['Content-Length'] = Buffer.byteLength(body.data);
-    // servername '' as in ApiClient.request: no TLS name to work out (a costly IPv6 regex, ~15 ms)
-    const req = httpRequest({ socketPath: client.socketPath, method: 'POST', path: `/v${version}${path}`, headers, servername: '' } as HttpRequestOptions & { servername: string });
+    const req = daemonRequest({ socketPath: client.socketPath, method: 'POST', path: `/v${version}${path}`, headers });
     req.on('upgrade', (_res: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (head.length) socket.unshift(head);
       resolve(socket);

@@ -783,7 +783,6 @@ export class NetworkServiceImpl implements NetworkService {
     if (!gateway) return;
     // concurrent attaches start one server (a second would find its address taken)
     await this.#dnsStarting.do(n.id, async () => {
-      if (this.#dns.has(n.id)) return;
       const server = new DnsServer({
         address: gateway,
         port: this.#deps.dnsPort ?? 53,
